@@ -1,0 +1,63 @@
+// swift-tools-version: 6.0
+// Kiln: a production-ML toolkit with a fast native core.
+import PackageDescription
+
+/// The CPU the SIMD kernels are compiled for. `native` by default (AVX-512 on the build machine);
+/// set `KILN_TARGET_CPU` (e.g. `x86-64-v3`) for a portable build.
+let targetCPU = Context.environment["KILN_TARGET_CPU"] ?? "native"
+
+let swiftSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", targetCPU]),
+]
+
+let package = Package(
+    name: "Kiln",
+    products: [
+        .library(name: "kiln", type: .dynamic, targets: ["KilnC"]),
+        .library(name: "KilnCore", targets: ["KilnCore"]),
+        .executable(name: "kiln-cli", targets: ["kiln"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .target(
+            name: "CKilnSupport",
+            cSettings: [.define("KILN_TARGET_CPU_NAME", to: "\"\(targetCPU)\"")]
+        ),
+        .target(
+            name: "KilnCore",
+            dependencies: ["COpenBLAS", "CKilnSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KilnBenchmarks",
+            dependencies: ["KilnCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KilnC",
+            dependencies: ["KilnCore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "kiln",
+            dependencies: [
+                "KilnCore", "KilnBenchmarks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KilnCoreTests",
+            dependencies: ["KilnCore"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,30 @@
+// Small C helpers for KilnCore: what Swift cannot ask the compiler directly.
+// Names carry the `ckiln_` prefix so that they never mix with the public `kiln_` C ABI.
+#ifndef CKILN_SUPPORT_H
+#define CKILN_SUPPORT_H
+
+#include <stdint.h>
+
+/// The `-target-cpu` the package was built for (`native`, `x86-64-v3`, ...).
+const char *ckiln_build_target_cpu(void);
+
+/// The number of cores this process may run on (its affinity mask), at least 1.
+int32_t ckiln_available_cores(void);
+
+/// Bit set of the SIMD features the running CPU has (see `ckiln_cpu_feature`).
+uint32_t ckiln_cpu_features(void);
+
+enum ckiln_cpu_feature {
+    CKILN_CPU_SSE42 = 1u << 0,
+    CKILN_CPU_AVX = 1u << 1,
+    CKILN_CPU_AVX2 = 1u << 2,
+    CKILN_CPU_FMA = 1u << 3,
+    CKILN_CPU_AVX512F = 1u << 4,
+    CKILN_CPU_AVX512BW = 1u << 5,
+    CKILN_CPU_AVX512VL = 1u << 6,
+    CKILN_CPU_AVX512VNNI = 1u << 7,
+    CKILN_CPU_AVX512BF16 = 1u << 8,
+    CKILN_CPU_F16C = 1u << 9,
+};
+
+#endif

@@ -1,0 +1,87 @@
+import CKilnSupport
+import COpenBLAS
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How many threads Kiln computes with: its own parallel regions and OpenBLAS's pool alike.
+///
+/// The default is `KILN_NUM_THREADS` from the environment, else the number of cores. Setting it
+/// also sets OpenBLAS's thread count, so both pools share one budget. The rule that keeps them
+/// from multiplying: a kernel parallelises either through `Parallel.forEach` or through a BLAS
+/// call made outside any parallel region, never both (a BLAS call inside a chunk would queue on
+/// OpenBLAS's pool while the other chunks wait).
+public enum Threads {
+    private static let configured = Atomic<Int>(0)
+
+    /// The number of cores the process may run on.
+    public static var availableCores: Int { Int(ckiln_available_cores()) }
+
+    /// The default before any `setCount`: `KILN_NUM_THREADS` if it is a positive integer, else cores.
+    public static var defaultCount: Int {
+        if let text = environment("KILN_NUM_THREADS"), let value = Int(text), value > 0 {
+            return value
+        }
+        return availableCores
+    }
+
+    /// The thread count in force.
+    public static var count: Int {
+        let value = configured.load(ordering: .relaxed)
+        if value > 0 { return value }
+        let initial = defaultCount
+        setOpenBLASThreads(initial)
+        configured.store(initial, ordering: .relaxed)
+        return initial
+    }
+
+    /// Sets the thread count for Kiln and OpenBLAS; 0 restores the default.
+    public static func setCount(_ newValue: Int) throws {
+        guard newValue >= 0 && newValue <= 1024 else {
+            throw KilnError.invalidArgument("thread count must be 0 (default) or 1...1024, got \(newValue)")
+        }
+        let value = newValue == 0 ? defaultCount : newValue
+        setOpenBLASThreads(value)
+        configured.store(value, ordering: .relaxed)
+    }
+
+    private static func setOpenBLASThreads(_ value: Int) {
+        openblas_set_num_threads(Int32(value))
+    }
+}
+
+/// Data-parallel loops over Kiln's thread budget.
+public enum Parallel {
+    /// Splits `0..<count` into at most `threads` contiguous chunks and runs `body` on each,
+    /// concurrently, returning when all are done. Runs inline when one chunk suffices.
+    /// `minimumChunk` keeps tiny chunks from costing more in scheduling than they save.
+    public static func forEach(
+        _ count: Int, threads: Int = Threads.count, minimumChunk: Int = 1,
+        _ body: (Range<Int>) -> Void
+    ) {
+        guard count > 0 else { return }
+        let chunks = max(1, min(threads, count / max(minimumChunk, 1)))
+        if chunks == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let start = count * chunk / chunks
+                let end = count * (chunk + 1) / chunks
+                shared.value(start..<end)
+            }
+        }
+    }
+}
+
+/// Wraps a value that is only ever used in a way the compiler cannot prove safe (a closure run
+/// on disjoint chunks by `Parallel.forEach`).
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
