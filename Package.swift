@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(
             name: "KilnCoreTests",
             dependencies: ["KilnCore"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ],
