@@ -1,0 +1,86 @@
+# Kiln — `make demo` runs Kiln on bundled sample data; `make test` runs every test suite.
+# Both install what they need first: Debian packages (apt-get) and a project-local .venv.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+CC ?= cc
+C_FLAGS := -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude
+DEBUG_BIN := .build/debug
+RELEASE_BIN := .build/release
+
+.PHONY: all deps venv build release test test-swift test-c test-python demo bench install clean
+
+all: build
+
+## System packages: installed with apt-get when missing (root or sudo), else named.
+deps:
+	@missing=""; for package in $(SYSTEM_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; \
+	    else echo "kiln needs these Debian packages:$$missing — install them with: apt-get install -y$$missing" >&2; exit 1; fi; \
+	    echo "installing$$missing"; \
+	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null \
+	      || { echo "could not install:$$missing — run: apt-get update && apt-get install -y$$missing" >&2; exit 1; }; \
+	fi
+
+## Python: a project-local virtual environment with numpy, pytest and the kiln binding (editable).
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt bindings/python/pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e bindings/python
+	touch $@
+
+## Builds: libkiln.so and the `kiln` command in .build/debug or .build/release.
+build: deps
+	swift build
+	ln -sf kiln-cli "$(DEBUG_BIN)/kiln"
+
+release: deps
+	swift build -c release
+	ln -sf kiln-cli "$(RELEASE_BIN)/kiln"
+
+test: deps venv build test-swift test-c test-python
+	@echo "all test suites passed"
+
+test-swift:
+	swift test
+
+test-c:
+	mkdir -p "$(DEBUG_BIN)/c-tests"
+	$(CC) $(C_FLAGS) Tests/c/test_kiln.c -L"$(DEBUG_BIN)" -lkiln -Wl,-rpath,"$(abspath $(DEBUG_BIN))" -lm -o "$(DEBUG_BIN)/c-tests/test_kiln"
+	"$(DEBUG_BIN)/c-tests/test_kiln"
+	Tests/c/check_symbols.sh "$(DEBUG_BIN)/libkiln.so"
+
+test-python:
+	KILN_LIBRARY="$(DEBUG_BIN)/libkiln.so" $(PYTHON) -m pytest -q bindings/python/tests
+
+demo: deps venv release
+	@echo "== kiln info"
+	@"$(RELEASE_BIN)/kiln" info
+	@echo
+	@echo "== Classify handwritten digits from Python through libkiln (examples/digits_nearest_centroid.py)"
+	@KILN_LIBRARY="$(RELEASE_BIN)/libkiln.so" $(PYTHON) examples/digits_nearest_centroid.py
+	@echo
+	@echo "== kiln bench gemm (quick: 5 runs per shape)"
+	@"$(RELEASE_BIN)/kiln" bench gemm --runs 5 --warmup 1
+
+## Side-by-side benchmarks against the peers (see benchmarks/README.md).
+bench: release
+	benchmarks/run gemm
+
+PREFIX ?= /usr/local
+install: release
+	install -d $(PREFIX)/bin $(PREFIX)/lib $(PREFIX)/include
+	install -m 755 "$(RELEASE_BIN)/kiln-cli" $(PREFIX)/bin/kiln
+	install -m 755 "$(RELEASE_BIN)/libkiln.so" $(PREFIX)/lib/libkiln.so
+	install -m 644 include/kiln.h $(PREFIX)/include/kiln.h
+
+clean:
+	rm -rf .build $(VENV) .venv-bench

@@ -1,0 +1,67 @@
+import ArgumentParser
+import KilnBenchmarks
+import KilnCore
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time Kiln's kernels; `benchmarks/run` compares them with the peers.",
+        subcommands: [Gemm.self])
+}
+
+/// Options every benchmark suite takes.
+struct BenchOptions: ParsableArguments {
+    @Flag(help: "Print one JSON object per case, one per line.")
+    var json = false
+
+    @Option(help: "Timed runs per case.")
+    var runs = 20
+
+    @Option(help: "Untimed runs per case before timing.")
+    var warmup = 3
+
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1, got \(runs)") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative, got \(warmup)") }
+    }
+
+    func report(_ results: [BenchmarkResult]) {
+        if json {
+            for result in results { print(result.json.text) }
+            return
+        }
+        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+        let width = max(24, (results.map(\.name.count).max() ?? 0) + 2)
+        print(pad("case", width) + "best ms   median ms   best \(results.first?.unit.rawValue ?? "")   runs")
+        for result in results {
+            let best = result.throughput(milliseconds: result.bestMilliseconds)
+            print(pad(result.name, width) + pad(format(result.bestMilliseconds), 10) + pad(format(result.medianMilliseconds), 12)
+                  + pad(format(best), 14) + "\(result.samplesMilliseconds.count)")
+        }
+    }
+}
+
+/// A number with three significant decimals, for tables.
+func format(_ value: Double) -> String {
+    let scaled = (value * 1000).rounded() / 1000
+    return String(scaled)
+}
+
+extension Bench {
+    struct Gemm: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Single-precision GEMM (C = A·B, row-major) at convolution-sized shapes.")
+
+        @Option(help: "Comma-separated MxNxK shapes (default: 512x512x512,64x3136x576,256x196x2304,64x3136x256).")
+        var shapes: String?
+
+        @OptionGroup var options: BenchOptions
+
+        func run() throws {
+            try options.threadOptions.apply()
+            let chosen = try shapes.map { try $0.split(separator: ",").map { try GEMMSuite.Shape(parsing: String($0)) } }
+            options.report(try GEMMSuite.run(shapes: chosen ?? GEMMSuite.defaultShapes, runs: options.runs, warmup: options.warmup))
+        }
+    }
+}

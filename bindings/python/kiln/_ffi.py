@@ -1,0 +1,83 @@
+"""ctypes declarations of include/kiln.h, one to one, and the loader of libkiln.so.
+
+The library is found through the KILN_LIBRARY environment variable, then next to this
+package (a wheel), then in the repository's build folders (.build/release, .build/debug).
+"""
+import ctypes
+import os
+from pathlib import Path
+
+ABI_VERSION = 1  # KILN_ABI_VERSION this binding was written against
+
+# kiln_status codes (include/kiln.h)
+OK = 0
+ERR_INVALID_ARGUMENT = 1
+ERR_NULL_POINTER = 2
+ERR_OUT_OF_MEMORY = 3
+ERR_IO = 4
+ERR_FORMAT = 5
+ERR_UNSUPPORTED = 6
+ERR_SHAPE_MISMATCH = 7
+ERR_NOT_FOUND = 8
+ERR_INTERNAL = 9
+
+NO_TRANS = 0
+TRANS = 1
+
+
+def _candidates():
+    explicit = os.environ.get("KILN_LIBRARY")
+    if explicit:
+        return [Path(explicit)]
+    here = Path(__file__).resolve().parent
+    repository = here.parent.parent.parent
+    return [
+        here / "libkiln.so",
+        repository / ".build" / "release" / "libkiln.so",
+        repository / ".build" / "debug" / "libkiln.so",
+    ]
+
+
+def _load():
+    tried = []
+    for path in _candidates():
+        if path.is_file():
+            return ctypes.CDLL(str(path)), path
+        tried.append(str(path))
+    raise ImportError(
+        "libkiln.so not found (tried: " + ", ".join(tried) + "). Build it with `make build` "
+        "or point KILN_LIBRARY at it."
+    )
+
+
+lib, library_path = _load()
+
+_status = ctypes.c_int32
+_float_p = ctypes.POINTER(ctypes.c_float)
+
+
+def _declare(name, restype, *argtypes):
+    function = getattr(lib, name)
+    function.restype = restype
+    function.argtypes = list(argtypes)
+
+
+_declare("kiln_version", ctypes.c_char_p)
+_declare("kiln_abi_version", ctypes.c_int32)
+_declare("kiln_status_string", ctypes.c_char_p, _status)
+_declare("kiln_last_error", ctypes.c_char_p)
+_declare("kiln_free", None, ctypes.c_void_p)
+_declare("kiln_set_num_threads", _status, ctypes.c_int32)
+_declare("kiln_get_num_threads", ctypes.c_int32)
+_declare("kiln_info_json", _status, ctypes.POINTER(ctypes.c_void_p))
+_declare(
+    "kiln_sgemm", _status,
+    ctypes.c_int32, ctypes.c_int32, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_float,
+    _float_p, ctypes.c_int64, _float_p, ctypes.c_int64, ctypes.c_float, _float_p, ctypes.c_int64,
+)
+
+if lib.kiln_abi_version() != ABI_VERSION:
+    raise ImportError(
+        f"{library_path} has C ABI version {lib.kiln_abi_version()}, this binding needs {ABI_VERSION}: "
+        "rebuild libkiln.so and the binding from the same checkout"
+    )
