@@ -1,0 +1,157 @@
+"""Side-by-side benchmark harness: Kiln against its peers, interleaved, in one run.
+
+Each suite names a Kiln command and peer commands that print the same JSON lines (one object
+per case with `name`, `best_ms`, `median_ms`, `samples_ms` and a throughput key). Rounds
+alternate which engine goes first; samples of all rounds are pooled per case, so both
+engines see the same noise. Results: a Markdown table of ratios on stdout and in
+benchmarks/results/<suite>-<date>.md, and a JSON record (machine, commit, date, all samples)
+beside it.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KILN = str(ROOT / ".build" / "release" / "kiln")
+PYTHON = sys.executable
+THROUGHPUT_KEYS = ["gflops", "images_per_s", "rows_per_s", "mb_per_s", "requests_per_s"]
+
+
+def gemm_suite(args, threads):
+    common = ["--runs", str(args.runs), "--warmup", str(args.warmup), "--threads", str(threads)]
+    if args.shapes:
+        common += ["--shapes", args.shapes]
+    return {
+        "kiln": [KILN, "bench", "gemm", "--json"] + common,
+        "numpy": [PYTHON, str(ROOT / "benchmarks" / "peers" / "numpy_gemm.py")] + common,
+    }
+
+
+SUITES = {"gemm": gemm_suite}
+
+
+def run_lines(command):
+    completed = subprocess.run(command, check=True, capture_output=True, text=True)
+    return [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+
+
+def throughput_key(case):
+    return next(key for key in THROUGHPUT_KEYS if key in case)
+
+
+def pooled(cases):
+    """Merges the cases of several rounds: all samples together, best and median recomputed."""
+    merged = {}
+    for case in cases:
+        entry = merged.setdefault(case["name"], dict(case, samples_ms=[]))
+        entry["samples_ms"] += case["samples_ms"]
+    for entry in merged.values():
+        key = throughput_key(entry)
+        work = entry[key] * entry["best_ms"]  # throughput x time = work per run (unit-consistent)
+        entry["best_ms"] = min(entry["samples_ms"])
+        entry["median_ms"] = statistics.median(entry["samples_ms"])
+        entry["runs"] = len(entry["samples_ms"])
+        entry[key] = work / entry["best_ms"]
+        entry["median_" + key] = work / entry["median_ms"]
+    return merged
+
+
+def machine():
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
+    }
+
+
+def commit():
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def table(suite, results):
+    lines = [f"### {suite}, {results['threads']} thread(s)", "",
+             "| case | Kiln best / median ms | Kiln kernel | " + " | ".join(
+                 f"{peer} best / median ms | {peer} kernel | {peer} ÷ Kiln (median) | {peer} ÷ Kiln (best)"
+                 for peer in results["peers"]) + " |",
+             "|---|---|---|" + "---|---|---|---|" * len(results["peers"])]
+    for name, kiln_case in results["engines"]["kiln"].items():
+        key = throughput_key(kiln_case)
+        row = [name, f"{kiln_case['best_ms']:.3f} / {kiln_case['median_ms']:.3f} ({kiln_case[key]:.0f} {key} best)",
+               kiln_case.get("kernel", "")]
+        for peer in results["peers"]:
+            other = results["engines"][peer].get(name)
+            if other is None:
+                row += ["–", "–", "–", "–"]
+                continue
+            row += [f"{other['best_ms']:.3f} / {other['median_ms']:.3f} ({other[key]:.0f} {key} best)",
+                    other.get("kernel", ""), f"{other['median_ms'] / kiln_case['median_ms']:.2f}×",
+                    f"{other['best_ms'] / kiln_case['best_ms']:.2f}×"]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("suite", choices=sorted(SUITES))
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument("--runs", type=int, default=10, help="timed runs per case per round (default 10)")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", default="1,2", help="thread counts, one after the other (default 1,2)")
+    parser.add_argument("--shapes", help="gemm: MxNxK,... instead of the default shapes")
+    parser.add_argument("--no-save", action="store_true", help="print only; write nothing under results/")
+    args = parser.parse_args()
+
+    record = {"suite": args.suite, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "commit": commit(), "machine": machine(),
+              "kiln_info": json.loads(subprocess.run([KILN, "info", "--json"], check=True, capture_output=True,
+                                                     text=True).stdout),
+              "rounds": args.rounds, "results": []}
+    sections = []
+    for threads in [int(t) for t in args.threads.split(",")]:
+        commands = SUITES[args.suite](args, threads)
+        engines = list(commands)
+        collected = {engine: [] for engine in engines}
+        for round_index in range(args.rounds):
+            order = engines if round_index % 2 == 0 else list(reversed(engines))
+            for engine in order:
+                collected[engine] += run_lines(commands[engine])
+            print(f"[{args.suite}] threads={threads} round {round_index + 1}/{args.rounds} done", file=sys.stderr)
+        results = {"threads": threads, "peers": engines[1:],
+                   "engines": {engine: pooled(cases) for engine, cases in collected.items()}}
+        record["results"].append(results)
+        sections.append(table(args.suite, results))
+
+    header = (f"## `benchmarks/run {args.suite}` — {record['date']}, commit {record['commit']}\n\n"
+              f"{record['machine']['cpu']}, {record['machine']['cores']} cores; OpenBLAS core in Kiln: "
+              f"{record['kiln_info']['openblas']['core']}; OPENBLAS_CORETYPE={record['machine']['OPENBLAS_CORETYPE']}; "
+              f"{args.rounds} interleaved rounds × {args.runs} runs. Ratios > 1: Kiln is faster.\n")
+    report = header + "\n" + "\n\n".join(sections) + "\n"
+    print(report)
+    if not args.no_save:
+        results_dir = ROOT / "benchmarks" / "results"
+        results_dir.mkdir(exist_ok=True)
+        stem = f"{args.suite}-{record['date'][:10]}"
+        (results_dir / f"{stem}.md").write_text(report)
+        (results_dir / f"{stem}.json").write_text(json.dumps(record, indent=1) + "\n")
+        print(f"wrote benchmarks/results/{stem}.md and .json", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
