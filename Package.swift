@@ -3,7 +3,7 @@
 import PackageDescription
 
 /// The CPU the SIMD kernels are compiled for. `native` by default (AVX-512 on the build machine);
-/// set `KILN_TARGET_CPU` (e.g. `x86-64-v3`) for a portable build.
+/// set `KILN_TARGET_CPU` (an LLVM CPU name, e.g. `haswell`) for a portable build.
 let targetCPU = Context.environment["KILN_TARGET_CPU"] ?? "native"
 
 let swiftSettings: [SwiftSetting] = [
