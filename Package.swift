@@ -19,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(
@@ -26,6 +27,7 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        .systemLibrary(name: "CKilnHeader"),
         .target(
             name: "CKilnSupport",
             cSettings: [.define("KILN_TARGET_CPU_NAME", to: "\"\(targetCPU)\"")]
@@ -36,19 +38,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KilnNN",
+            dependencies: ["KilnCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KilnBenchmarks",
-            dependencies: ["KilnCore"],
+            dependencies: ["KilnCore", "KilnNN"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "KilnC",
-            dependencies: ["KilnCore"],
+            dependencies: ["CKilnHeader", "KilnCore", "KilnNN"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnCore", "KilnBenchmarks",
+                "KilnCore", "KilnNN", "KilnBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -56,6 +63,12 @@ let package = Package(
         .testTarget(
             name: "KilnCoreTests",
             dependencies: ["KilnCore"],
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KilnNNTests",
+            dependencies: ["KilnNN"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

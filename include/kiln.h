@@ -97,6 +97,81 @@ kiln_status kiln_sgemm(kiln_transpose trans_a, kiln_transpose trans_b, int64_t m
                        float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                        float *c, int64_t ldc);
 
+/* ---- Tensors -------------------------------------------------------------------------- */
+
+typedef int32_t kiln_dtype;
+enum { KILN_DTYPE_FLOAT32 = 1, KILN_DTYPE_UINT8 = 2, KILN_DTYPE_INT32 = 3, KILN_DTYPE_INT64 = 4 };
+
+#define KILN_MAX_RANK 8
+
+/* A dense, row-major (C order) tensor in caller memory. For an input, every field is read.
+ * For an output, `data` and `byte_size` are read and the rest is written. */
+typedef struct kiln_tensor {
+    const char *name;               /* input name; for outputs, set to the output's name (borrowed from the model) */
+    kiln_dtype dtype;
+    int32_t rank;                   /* 0 ... KILN_MAX_RANK */
+    int64_t shape[KILN_MAX_RANK];
+    void *data;                     /* inputs: read; outputs: written */
+    size_t byte_size;               /* bytes available at data */
+} kiln_tensor;
+
+/* ---- CNN inference ------------------------------------------------------------------- */
+
+/* A loaded, optimised ONNX model. Immutable: one model may be shared by many threads. */
+typedef struct kiln_model kiln_model;
+/* Runs a model. Mutable: one session per thread; many sessions may share a model. */
+typedef struct kiln_session kiln_session;
+
+/* Loads an ONNX file. *out_model is owned: release it with kiln_model_free.
+ * Returns KILN_ERR_IO (unreadable), KILN_ERR_FORMAT (not ONNX, truncated, missing initializer),
+ * KILN_ERR_UNSUPPORTED (operator, opset or type; the message names the node), KILN_ERR_NULL_POINTER. */
+kiln_status kiln_model_load(const char *path, kiln_model **out_model);
+
+/* Loads an ONNX model from `size` bytes at `data` (borrowed; copied). As kiln_model_load. */
+kiln_status kiln_model_load_from_memory(const void *data, size_t size, kiln_model **out_model);
+
+/* Releases a model. Accepts NULL. Sessions made from it must be freed first. */
+void kiln_model_free(kiln_model *model);
+
+/* Number of graph inputs / outputs. Thread-safe. */
+kiln_status kiln_model_input_count(const kiln_model *model, size_t *out_count);
+kiln_status kiln_model_output_count(const kiln_model *model, size_t *out_count);
+
+/* Declared name, dtype and shape of input / output `index`: info->name is borrowed (valid while
+ * the model lives), info->shape holds -1 for a symbolic dimension (such as a dynamic batch);
+ * data and byte_size are set to NULL and 0. Returns KILN_ERR_INVALID_ARGUMENT for an index out
+ * of range. Thread-safe. */
+kiln_status kiln_model_input_info(const kiln_model *model, size_t index, kiln_tensor *info);
+kiln_status kiln_model_output_info(const kiln_model *model, size_t index, kiln_tensor *info);
+
+typedef struct kiln_session_options {
+    int32_t num_threads; /* 0: keep the process-wide count (kiln_set_num_threads) */
+} kiln_session_options;
+
+kiln_session_options kiln_session_default_options(void);
+
+/* Creates a session on `model` (borrowed: it must outlive the session). options may be NULL
+ * for the defaults. *out_session is owned: release it with kiln_session_free. */
+kiln_status kiln_session_create(const kiln_model *model, const kiln_session_options *options, kiln_session **out_session);
+
+/* Releases a session. Accepts NULL. */
+void kiln_session_free(kiln_session *session);
+
+/* The shape query: for these inputs (names, dtypes and shapes are read, data is not), fills
+ * name, dtype, rank and shape of each of the `num_outputs` outputs (in declaration order; must
+ * equal the model's output count) without running. Plans for these shapes (cached). */
+kiln_status kiln_session_output_shapes(kiln_session *session, const kiln_tensor *inputs, size_t num_inputs,
+                                       kiln_tensor *outputs, size_t num_outputs);
+
+/* Runs the model: every input by name (dense, C order), outputs in declaration order into
+ * caller buffers (each needs byte_size >= its element count x dtype size; see
+ * kiln_session_output_shapes). Errors: KILN_ERR_NOT_FOUND (unknown or missing input name),
+ * KILN_ERR_SHAPE_MISMATCH (wrong dtype, rank or size: the message says what was expected),
+ * KILN_ERR_INVALID_ARGUMENT (a buffer too small, a wrong count), KILN_ERR_NULL_POINTER.
+ * Nothing is written to outputs on failure. Not thread-safe for one session. */
+kiln_status kiln_session_run(kiln_session *session, const kiln_tensor *inputs, size_t num_inputs,
+                             kiln_tensor *outputs, size_t num_outputs);
+
 #ifdef __cplusplus
 }
 #endif

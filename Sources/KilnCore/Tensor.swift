@@ -116,6 +116,12 @@ public struct Tensor: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The address of element `[0, 0, ...]`, valid while this tensor or a copy sharing its
+    /// storage lives. For engines that plan buffers once and run many times: writing through it
+    /// bypasses copy-on-write, so only write to tensors nobody else holds.
+    @_spi(KilnInternals)
+    public var unsafeBaseAddress: UnsafeMutableRawPointer { storage.bytes + offset * dtype.size }
+
     /// All elements in row-major order.
     public func scalars<T: TensorElement>(as type: T.Type) throws -> [T] {
         try withUnsafeBufferPointer(as: T.self) { Array($0) }

@@ -40,7 +40,7 @@ func elementCount(of shape: [Int], elementSize: Int = 1) throws -> Int {
 }
 
 /// Row-major (C order) strides, in elements, for `shape`.
-func rowMajorStrides(_ shape: [Int]) -> [Int] {
+public func rowMajorStrides(_ shape: [Int]) -> [Int] {
     var strides = [Int](repeating: 1, count: shape.count)
     var running = 1
     for axis in shape.indices.reversed() {
@@ -50,8 +50,9 @@ func rowMajorStrides(_ shape: [Int]) -> [Int] {
     return strides
 }
 
-/// Copies a strided array of `shape` into a dense row-major destination. Strides are in bytes.
-func copyStrided(
+/// Copies a strided array of `shape` into a dense row-major destination. Strides are in bytes
+/// and may be negative or zero. O(count); runs of unit stride are copied with memcpy.
+public func copyStrided(
     from source: UnsafeRawPointer, strides: [Int], shape: [Int], elementSize: Int,
     to destination: UnsafeMutableRawPointer
 ) {

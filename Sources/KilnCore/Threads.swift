@@ -80,8 +80,8 @@ public enum Parallel {
 }
 
 /// Wraps a value that is only ever used in a way the compiler cannot prove safe (a closure run
-/// on disjoint chunks by `Parallel.forEach`).
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+/// on disjoint chunks by `Parallel.forEach`, a pointer into a buffer a plan owns).
+public struct UncheckedSendable<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
 }

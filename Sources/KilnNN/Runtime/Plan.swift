@@ -1,0 +1,182 @@
+@_spi(KilnInternals) import KilnCore
+
+/// A model specialised for one set of input shapes: every value's shape known, everything
+/// computable from constants and shapes computed, the remaining kernels in order, and one
+/// arena holding all intermediate tensors, with buffers reused once their last reader ran.
+/// Built once per input shapes; `run` allocates nothing but the output tensors.
+final class Plan: @unchecked Sendable {
+    struct ScheduledStep {
+        let step: Step
+        let node: String
+        let inputs: [Buffer?]
+        let outputs: [Buffer]
+    }
+
+    let inputTypes: [ValueType]
+    let steps: [ScheduledStep]
+    let inputBuffers: [Buffer]
+    let outputs: [(name: String, buffer: Buffer)]
+    let arenaBytes: Int
+    let flops: Int
+    /// Keeps the arena and every constant referenced by a buffer alive.
+    private let storage: [Tensor]
+
+    /// Evaluates an operator on constant inputs (load-time folding and plan-time constants).
+    static func evaluate(_ op: any Operator, _ inputs: [Tensor?]) throws -> [Tensor] {
+        let planned = inputs.map { $0.map { PlannedValue(type: ValueType(dtype: $0.dtype, shape: $0.shape), constant: $0) } }
+        let step = try op.plan(planned)
+        return try evaluate(step, inputs)
+    }
+
+    private static func evaluate(_ step: Step, _ inputs: [Tensor?]) throws -> [Tensor] {
+        if let constants = step.constants { return constants }
+        if step.aliasesFirstInput { return [try inputs[0]!.reshaped(step.outputs[0].shape)] }
+        let dense = try inputs.map { try $0?.contiguous() }
+        let outputs = try step.outputs.map { try Tensor(zeros: $0.shape, dtype: $0.dtype) }
+        try withExtendedLifetime((dense, outputs)) {
+            try step.run(dense.map { $0.map { Buffer(pointer: $0.unsafeBaseAddress, type: ValueType(dtype: $0.dtype, shape: $0.shape)) } },
+                         outputs.map { Buffer(pointer: $0.unsafeBaseAddress, type: ValueType(dtype: $0.dtype, shape: $0.shape)) })
+        }
+        return outputs
+    }
+
+    init(graph: Graph, operators: [any Operator], inputTypes: [ValueType]) throws {
+        self.inputTypes = inputTypes
+        var values: [String: PlannedValue] = [:]
+        for (name, tensor) in graph.initializers {
+            values[name] = PlannedValue(type: ValueType(dtype: tensor.dtype, shape: tensor.shape), constant: tensor)
+        }
+        // Runtime values share a storage root when one is a view of another.
+        var root: [String: String] = [:]
+        var defined: [String: Int] = [:], lastUse: [String: Int] = [:]
+        for (info, type) in zip(graph.inputs, inputTypes) {
+            values[info.name] = PlannedValue(type: type, constant: nil)
+            root[info.name] = info.name
+            defined[info.name] = -1
+        }
+        var scheduled: [(step: Step, node: Node)] = []
+        var totalFlops = 0
+        for (node, op) in zip(graph.nodes, operators) {
+            let inputs = node.inputs.map { $0.isEmpty ? nil : values[$0] }
+            let step = try op.plan(inputs)
+            for (index, name) in node.outputs.enumerated() where index >= step.outputs.count && !name.isEmpty {
+                throw KilnError.unsupported("\(node.label): output \(index) ('\(name)') is not supported")
+            }
+            let allConstant = inputs.allSatisfy { $0 == nil || $0!.constant != nil }
+            if allConstant || step.constants != nil {
+                let results = try Plan.evaluate(step, inputs.map { $0?.constant })
+                for (name, tensor) in zip(node.outputs, results) where !name.isEmpty {
+                    values[name] = PlannedValue(type: ValueType(dtype: tensor.dtype, shape: tensor.shape), constant: tensor)
+                }
+                continue
+            }
+            let index = scheduled.count
+            scheduled.append((step, node))
+            totalFlops += step.flops
+            for input in node.inputs where !input.isEmpty {
+                if let base = root[input] { lastUse[base] = index }
+            }
+            for (output, type) in zip(node.outputs, step.outputs) where !output.isEmpty {
+                values[output] = PlannedValue(type: type, constant: nil)
+                if step.aliasesFirstInput, let base = root[node.inputs[0]] {
+                    root[output] = base
+                } else {
+                    root[output] = output
+                    defined[output] = index
+                }
+            }
+        }
+        for output in graph.outputs {
+            guard let value = values[output.name] else { throw KilnError.format("graph output '\(output.name)' is never produced") }
+            if value.constant == nil, let base = root[output.name] { lastUse[base] = Int.max }
+        }
+
+        // Arena: first fit over 64-byte aligned blocks, freed after their last reader.
+        var offsets: [String: Int] = [:]
+        var free: [(offset: Int, size: Int)] = []
+        var arenaEnd = 0
+        func size(of name: String) -> Int { (values[name]!.type.byteCount + 63) / 64 * 64 }
+        func allocate(_ name: String) {
+            let needed = max(size(of: name), 64)
+            if let slot = free.firstIndex(where: { $0.size >= needed }) {
+                offsets[name] = free[slot].offset
+                if free[slot].size == needed { free.remove(at: slot) } else { free[slot] = (free[slot].offset + needed, free[slot].size - needed) }
+            } else {
+                offsets[name] = arenaEnd
+                arenaEnd += needed
+            }
+        }
+        func release(_ name: String) {
+            free.append((offsets[name]!, max(size(of: name), 64)))
+            free.sort { $0.offset < $1.offset }
+            var merged: [(offset: Int, size: Int)] = []
+            for block in free {
+                if let last = merged.last, last.offset + last.size == block.offset {
+                    merged[merged.count - 1].size += block.size
+                } else {
+                    merged.append(block)
+                }
+            }
+            free = merged
+        }
+        for info in graph.inputs { allocate(info.name) }
+        for info in graph.inputs where lastUse[info.name] == nil { release(info.name) }
+        for (index, entry) in scheduled.enumerated() {
+            for output in entry.node.outputs where !output.isEmpty && defined[output] == index { allocate(output) }
+            let finished = Set(entry.node.inputs.compactMap { root[$0] } + entry.node.outputs.compactMap { root[$0] })
+                .filter { (lastUse[$0] ?? index) == index }
+            for name in finished.sorted() { release(name) }
+        }
+
+        let arena = try Tensor(zeros: [max(arenaEnd, 64)], dtype: .uint8)
+        var keep = [arena]
+        func buffer(_ name: String) -> Buffer {
+            let value = values[name]!
+            if let constant = value.constant {
+                let dense = (try? constant.contiguous()) ?? constant
+                keep.append(dense)
+                return Buffer(pointer: dense.unsafeBaseAddress, type: value.type)
+            }
+            return Buffer(pointer: arena.unsafeBaseAddress + offsets[root[name]!]!, type: value.type)
+        }
+        steps = scheduled.map { entry in
+            ScheduledStep(step: entry.step, node: entry.node.label,
+                          inputs: entry.node.inputs.map { $0.isEmpty ? nil : buffer($0) },
+                          outputs: zip(entry.node.outputs, entry.step.outputs).map { buffer($0.0) })
+        }
+        inputBuffers = graph.inputs.map { buffer($0.name) }
+        outputs = graph.outputs.map { ($0.name, buffer($0.name)) }
+        arenaBytes = arenaEnd
+        flops = totalFlops
+        storage = keep
+    }
+
+    /// Copies the inputs in, runs every step, copies the outputs out.
+    func run(_ inputs: [Tensor]) throws -> [Tensor] {
+        let dense = try inputs.map { try $0.contiguous() }
+        let results = try outputs.map { try Tensor(zeros: $0.buffer.type.shape, dtype: $0.buffer.type.dtype) }
+        try withExtendedLifetime((dense, results)) {
+            try run(inputs: dense.map { UnsafeRawPointer($0.unsafeBaseAddress) }, outputs: results.map(\.unsafeBaseAddress))
+        }
+        return results
+    }
+
+    /// Runs on caller memory: `inputs[i]` holds input i densely (in `inputTypes[i]`), `outputs[j]`
+    /// has room for output j. Allocates nothing.
+    func run(inputs: [UnsafeRawPointer], outputs targets: [UnsafeMutableRawPointer]) throws {
+        for (source, buffer) in zip(inputs, inputBuffers) {
+            buffer.pointer.copyMemory(from: source, byteCount: buffer.type.byteCount)
+        }
+        for scheduled in steps {
+            try scheduled.step.run(scheduled.inputs, scheduled.outputs)
+        }
+        for (target, output) in zip(targets, outputs) {
+            target.copyMemory(from: output.buffer.pointer, byteCount: output.buffer.type.byteCount)
+        }
+    }
+
+    /// The kernels in order, for reports: node, kernel name, flops.
+    var kernelReport: [(node: String, kernel: String, flops: Int)] {
+        steps.filter { !$0.step.aliasesFirstInput }.map { ($0.node, $0.step.kernel, $0.step.flops) }
+    }
+}
