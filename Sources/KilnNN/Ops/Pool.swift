@@ -52,7 +52,7 @@ struct PoolOp: Operator {
                                         continue
                                     }
                                     let value = source[y * inW + x]
-                                    if value > best || value.isNaN { best = value.isNaN || best.isNaN ? .nan : value }
+                                    best = maxLikeX86(best, value)
                                     sum += value
                                     count += 1
                                 }
@@ -86,7 +86,7 @@ struct GlobalPoolOp: Operator {
                 let source = x + plane * size
                 if isMax {
                     var best = -Float.infinity
-                    for i in 0..<size where source[i] > best || source[i].isNaN { best = source[i].isNaN || best.isNaN ? .nan : source[i] }
+                    for i in 0..<size { best = maxLikeX86(best, source[i]) }
                     y[plane] = best
                 } else {
                     var sum: Float = 0
@@ -97,3 +97,9 @@ struct GlobalPoolOp: Operator {
         }
     }
 }
+
+/// `maxps` semantics, as onnxruntime's MLAS pools compute: the running maximum is kept only
+/// when it compares greater, so a NaN is taken when it arrives and dropped when a number follows.
+/// Matching it keeps NaN outputs identical to onnxruntime's.
+@inline(__always)
+func maxLikeX86(_ running: Float, _ value: Float) -> Float { running > value ? running : value }

@@ -6,8 +6,9 @@ from . import _ffi
 from ._errors import KilnError
 from ._library import get_num_threads, info, set_num_threads, version
 from .linalg import matmul, sgemm
+from .nn import Model
 
 __version__ = version()
 ABI_VERSION = _ffi.ABI_VERSION
 
-__all__ = ["KilnError", "get_num_threads", "info", "matmul", "set_num_threads", "sgemm", "version"]
+__all__ = ["KilnError", "Model", "get_num_threads", "info", "matmul", "set_num_threads", "sgemm", "version"]

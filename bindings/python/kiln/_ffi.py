@@ -24,6 +24,29 @@ ERR_INTERNAL = 9
 NO_TRANS = 0
 TRANS = 1
 
+DTYPE_FLOAT32 = 1
+DTYPE_UINT8 = 2
+DTYPE_INT32 = 3
+DTYPE_INT64 = 4
+MAX_RANK = 8
+
+
+class Tensor(ctypes.Structure):
+    """struct kiln_tensor"""
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("dtype", ctypes.c_int32),
+        ("rank", ctypes.c_int32),
+        ("shape", ctypes.c_int64 * MAX_RANK),
+        ("data", ctypes.c_void_p),
+        ("byte_size", ctypes.c_size_t),
+    ]
+
+
+class SessionOptions(ctypes.Structure):
+    """struct kiln_session_options"""
+    _fields_ = [("num_threads", ctypes.c_int32)]
+
 
 def _candidates():
     explicit = os.environ.get("KILN_LIBRARY")
@@ -75,6 +98,22 @@ _declare(
     ctypes.c_int32, ctypes.c_int32, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_float,
     _float_p, ctypes.c_int64, _float_p, ctypes.c_int64, ctypes.c_float, _float_p, ctypes.c_int64,
 )
+
+_handle = ctypes.c_void_p
+_declare("kiln_model_load", _status, ctypes.c_char_p, ctypes.POINTER(_handle))
+_declare("kiln_model_load_from_memory", _status, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(_handle))
+_declare("kiln_model_free", None, _handle)
+_declare("kiln_model_input_count", _status, _handle, ctypes.POINTER(ctypes.c_size_t))
+_declare("kiln_model_output_count", _status, _handle, ctypes.POINTER(ctypes.c_size_t))
+_declare("kiln_model_input_info", _status, _handle, ctypes.c_size_t, ctypes.POINTER(Tensor))
+_declare("kiln_model_output_info", _status, _handle, ctypes.c_size_t, ctypes.POINTER(Tensor))
+_declare("kiln_session_default_options", SessionOptions)
+_declare("kiln_session_create", _status, _handle, ctypes.POINTER(SessionOptions), ctypes.POINTER(_handle))
+_declare("kiln_session_free", None, _handle)
+_declare("kiln_session_output_shapes", _status, _handle, ctypes.POINTER(Tensor), ctypes.c_size_t,
+         ctypes.POINTER(Tensor), ctypes.c_size_t)
+_declare("kiln_session_run", _status, _handle, ctypes.POINTER(Tensor), ctypes.c_size_t,
+         ctypes.POINTER(Tensor), ctypes.c_size_t)
 
 if lib.kiln_abi_version() != ABI_VERSION:
     raise ImportError(
