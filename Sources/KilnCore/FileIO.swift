@@ -26,6 +26,15 @@ public enum FileIO {
         guard written == bytes.count, closed == 0 else { throw systemError("cannot write", path) }
     }
 
+    /// Creates a folder (and its parents) if it does not exist.
+    public static func makeDirectory(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component + "/"
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw systemError("cannot create folder", prefix) }
+        }
+    }
+
     private static func systemError(_ what: String, _ path: String) -> KilnError {
         KilnError.io("\(what) \(path): \(String(cString: strerror(errno)))")
     }

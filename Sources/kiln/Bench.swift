@@ -5,7 +5,7 @@ import KilnCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time Kiln's kernels; `benchmarks/run` compares them with the peers.",
-        subcommands: [Gemm.self])
+        subcommands: [Gemm.self, NNModel.self])
 }
 
 /// Options every benchmark suite takes.
@@ -62,6 +62,32 @@ extension Bench {
             try options.threadOptions.apply()
             let chosen = try shapes.map { try $0.split(separator: ",").map { try GEMMSuite.Shape(parsing: String($0)) } }
             options.report(try GEMMSuite.run(shapes: chosen ?? GEMMSuite.defaultShapes, runs: options.runs, warmup: options.warmup))
+        }
+    }
+}
+
+extension Bench {
+    struct NNModel: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "nn", abstract: "Inference latency and images/s of an ONNX model on random inputs.")
+
+        @Argument(help: "The ONNX model.") var model: String
+        @Option(help: "Images per run (the model's symbolic first dimension).") var batch = 1
+        @Flag(help: "Time each kernel of one run instead.") var profile = false
+        @OptionGroup var options: BenchOptions
+
+        func run() throws {
+            try options.threadOptions.apply()
+            if profile {
+                let steps = try NNSuite.profile(modelPath: model, batch: batch, warmup: options.warmup)
+                let total = steps.reduce(0) { $0 + $1.milliseconds }
+                for step in steps {
+                    print("\(format(step.milliseconds)) ms  \(Int((step.milliseconds / total * 100).rounded()))%  \(step.node)  \(step.kernel)")
+                }
+                print("\(format(total)) ms total")
+                return
+            }
+            options.report([try NNSuite.run(modelPath: model, batch: batch, runs: options.runs, warmup: options.warmup)])
         }
     }
 }

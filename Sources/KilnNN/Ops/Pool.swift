@@ -30,39 +30,83 @@ struct PoolOp: Operator {
         let planes = x.shape[0] * x.shape[1]
         let output = ValueType(dtype: .float32, shape: Array(x.shape[0..<2]) + (spatial.count == 1 ? [outW] : [outH, outW]))
         let kind = self.kind
+        let unpadded = window.padsBegin == [0, 0] && window.padsEnd == [0, 0] && window.dilations == [1, 1]
+        let fastMax = kind == .max && unpadded
         return Step(outputs: [output], flops: output.count * window.kernel[0] * window.kernel[1],
-                    kernel: kind == .max ? "f32-maxpool-direct" : "f32-avgpool-direct") { inputs, outputs in
+                    kernel: kind == .max ? (fastMax ? "f32-maxpool-direct-unpadded" : "f32-maxpool-direct") : "f32-avgpool-direct") { inputs, outputs in
             let (x, y) = (inputs[0]!.floats, outputs[0].floats)
             Parallel.forEach(planes, minimumChunk: 8) { range in
                 for plane in range {
                     let source = x + plane * inH * inW, target = y + plane * outH * outW
-                    for oh in 0..<outH {
-                        let top = oh * window.strides[0] - window.padsBegin[0]
-                        for ow in 0..<outW {
-                            let left = ow * window.strides[1] - window.padsBegin[1]
-                            var best = -Float.infinity, sum: Float = 0, count = 0, padded = 0
-                            for i in 0..<window.kernel[0] {
-                                let y = top + i * window.dilations[0]
-                                for j in 0..<window.kernel[1] {
-                                    let x = left + j * window.dilations[1]
-                                    guard y >= 0, y < inH, x >= 0, x < inW else {
-                                        // Taps inside the declared padding count for count_include_pad.
-                                        if y >= -window.padsBegin[0], y < inH + window.padsEnd[0],
-                                           x >= -window.padsBegin[1], x < inW + window.padsEnd[1] { padded += 1 }
-                                        continue
-                                    }
-                                    let value = source[y * inW + x]
-                                    best = maxLikeX86(best, value)
-                                    sum += value
-                                    count += 1
-                                }
-                            }
-                            switch kind {
-                            case .max: target[oh * outW + ow] = best
-                            case .average: target[oh * outW + ow] = sum / Float(max(1, includePad ? count + padded : count))
-                            }
-                        }
+                    if fastMax {
+                        PoolKernels.maxUnpadded(source, inW, target, outH, outW, window)
+                    } else {
+                        PoolKernels.general(kind, includePad, source, inH, inW, target, outH, outW, window)
                     }
+                }
+            }
+        }
+    }
+}
+
+enum PoolKernels {
+    /// Max pooling whose windows all lie inside the input: row maxima first, no bounds checks.
+    /// The 2×2 stride-2 case (most CNNs) pairs neighbours directly.
+    static func maxUnpadded(
+        _ source: UnsafeMutablePointer<Float>, _ inW: Int, _ target: UnsafeMutablePointer<Float>,
+        _ outH: Int, _ outW: Int, _ window: Window
+    ) {
+        let (kh, kw, sh, sw) = (window.kernel[0], window.kernel[1], window.strides[0], window.strides[1])
+        for oh in 0..<outH {
+            let out = target + oh * outW
+            let top = source + oh * sh * inW
+            if kh == 2 && kw == 2 && sw == 2 {
+                let below = top + inW
+                for ow in 0..<outW {
+                    let a = maxLikeX86(maxLikeX86(-.infinity, top[2 * ow]), top[2 * ow + 1])
+                    out[ow] = maxLikeX86(maxLikeX86(a, below[2 * ow]), below[2 * ow + 1])
+                }
+                continue
+            }
+            for ow in 0..<outW { out[ow] = -.infinity }
+            for i in 0..<kh {
+                let row = top + i * inW
+                for j in 0..<kw {
+                    for ow in 0..<outW { out[ow] = maxLikeX86(out[ow], row[ow * sw + j]) }
+                }
+            }
+        }
+    }
+
+    /// Any window: padding, dilation, ceil mode, count_include_pad.
+    static func general(
+        _ kind: PoolOp.Kind, _ includePad: Bool, _ source: UnsafeMutablePointer<Float>, _ inH: Int, _ inW: Int,
+        _ target: UnsafeMutablePointer<Float>, _ outH: Int, _ outW: Int, _ window: Window
+    ) {
+        for oh in 0..<outH {
+            let top = oh * window.strides[0] - window.padsBegin[0]
+            for ow in 0..<outW {
+                let left = ow * window.strides[1] - window.padsBegin[1]
+                var best = -Float.infinity, sum: Float = 0, count = 0, padded = 0
+                for i in 0..<window.kernel[0] {
+                    let y = top + i * window.dilations[0]
+                    for j in 0..<window.kernel[1] {
+                        let x = left + j * window.dilations[1]
+                        guard y >= 0, y < inH, x >= 0, x < inW else {
+                            // Taps inside the declared padding count for count_include_pad.
+                            if y >= -window.padsBegin[0], y < inH + window.padsEnd[0],
+                               x >= -window.padsBegin[1], x < inW + window.padsEnd[1] { padded += 1 }
+                            continue
+                        }
+                        let value = source[y * inW + x]
+                        best = maxLikeX86(best, value)
+                        sum += value
+                        count += 1
+                    }
+                }
+                switch kind {
+                case .max: target[oh * outW + ow] = best
+                case .average: target[oh * outW + ow] = sum / Float(max(1, includePad ? count + padded : count))
                 }
             }
         }

@@ -148,6 +148,12 @@ public final class Session {
         return try plan(for: ordered.map(\.shape)).run(ordered)
     }
 
+    /// Runs once and times every kernel: (node, kernel, milliseconds).
+    public func profile(_ inputs: [String: Tensor]) throws -> [(node: String, kernel: String, milliseconds: Double)] {
+        let ordered = try model.orderedInputs(inputs)
+        return try plan(for: ordered.map(\.shape)).profile(ordered)
+    }
+
     /// Output dtypes and shapes for inputs of these shapes (in declaration order), without running.
     public func outputTypes(forInputShapes shapes: [[Int]]) throws -> [(dtype: DType, shape: [Int])] {
         try plan(for: try model.validatedShapes(shapes)).outputs.map { ($0.buffer.type.dtype, $0.buffer.type.shape) }

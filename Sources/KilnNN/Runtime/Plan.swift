@@ -175,6 +175,21 @@ final class Plan: @unchecked Sendable {
         }
     }
 
+    /// Runs once, timing each step: (node, kernel, milliseconds), for `kiln bench nn --profile`.
+    func profile(_ inputs: [Tensor]) throws -> [(node: String, kernel: String, milliseconds: Double)] {
+        for (tensor, buffer) in zip(inputs, inputBuffers) {
+            let dense = try tensor.contiguous()
+            buffer.pointer.copyMemory(from: dense.unsafeBaseAddress, byteCount: buffer.type.byteCount)
+        }
+        return try steps.filter { !$0.step.aliasesFirstInput }.map { scheduled in
+            let start = ContinuousClock.now
+            try scheduled.step.run(scheduled.inputs, scheduled.outputs)
+            let elapsed = ContinuousClock.now - start
+            return (scheduled.node, scheduled.step.kernel,
+                    Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+        }
+    }
+
     /// The kernels in order, for reports: node, kernel name, flops.
     var kernelReport: [(node: String, kernel: String, flops: Int)] {
         steps.filter { !$0.step.aliasesFirstInput }.map { ($0.node, $0.step.kernel, $0.step.flops) }
