@@ -70,7 +70,15 @@ struct ConvOp: Operator {
                                 residualWalk: residualWalk, activation: activation)
         let kernelName: String
         let run: @Sendable ([Buffer?], [Buffer]) throws -> Void
-        if shape.isDepthwise && shape.inChannelsPerGroup == 1 {
+        let weights = inputs.optional(1)?.constant
+        if WinogradF43.applies(to: shape), let weights {
+            let winograd = try WinogradF43(shape: shape, weights: weights)
+            kernelName = "f32-conv3x3-winograd-f43"
+            run = { inputs, outputs in
+                try winograd.run(input: inputs[0]!.floats, output: outputs[0].floats)
+                epilogue.apply(inputs, outputs[0].floats)
+            }
+        } else if shape.isDepthwise && shape.inChannelsPerGroup == 1 {
             kernelName = "f32-dwconv\(shape.kernelHeight)x\(shape.kernelWidth)-direct"
             run = { inputs, outputs in
                 let (x, w, y) = (inputs[0]!.floats, inputs[1]!.floats, outputs[0].floats)

@@ -30,7 +30,9 @@ struct PoolOp: Operator {
         let planes = x.shape[0] * x.shape[1]
         let output = ValueType(dtype: .float32, shape: Array(x.shape[0..<2]) + (spatial.count == 1 ? [outW] : [outH, outW]))
         let kind = self.kind
-        let unpadded = window.padsBegin == [0, 0] && window.padsEnd == [0, 0] && window.dilations == [1, 1]
+        // Every window inside the input (no padding, and ceil_mode left no partial window).
+        let unpadded = window.padsBegin == [0, 0] && window.dilations == [1, 1]
+            && (outH - 1) * window.strides[0] + window.kernel[0] <= inH && (outW - 1) * window.strides[1] + window.kernel[1] <= inW
         let fastMax = kind == .max && unpadded
         return Step(outputs: [output], flops: output.count * window.kernel[0] * window.kernel[1],
                     kernel: kind == .max ? (fastMax ? "f32-maxpool-direct-unpadded" : "f32-maxpool-direct") : "f32-avgpool-direct") { inputs, outputs in

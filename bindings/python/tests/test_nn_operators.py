@@ -38,6 +38,8 @@ def single(op, input_shapes, output_shape=None, opset=17, seed=0, extra_inputs=(
     (1, 1, 0, 1, 1, 8, 16, 9), (3, 1, 1, 1, 1, 3, 8, 10), (3, 2, 1, 1, 1, 4, 6, 11), (5, 1, 2, 1, 1, 2, 4, 8),
     (7, 2, 3, 1, 1, 3, 8, 20), (3, 1, 2, 2, 1, 4, 4, 9), (3, 1, 1, 1, 2, 4, 6, 7), (3, 1, 1, 1, 8, 8, 8, 12),
     (3, 2, 1, 1, 8, 8, 8, 13), (5, 1, 2, 1, 6, 6, 6, 9), (1, 2, 0, 1, 1, 8, 4, 9), (3, 1, 0, 1, 1, 3, 5, 5),
+    # Winograd F(4x4, 3x3): small planes (lane gathers) and wide ones (column phases), ragged edges.
+    (3, 1, 1, 1, 1, 16, 24, 7), (3, 1, 1, 1, 1, 16, 24, 37), (3, 1, 0, 1, 1, 32, 16, 70), (3, 1, 2, 1, 1, 16, 16, 30),
 ])
 @pytest.mark.parametrize("batch", [1, 3])
 def test_conv(k, stride, pad, dilation, group, cin, cout, size, batch):
