@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 ROOT = Path(__file__).resolve().parent.parent
 KILN = str(ROOT / ".build" / "release" / "kiln")
 PYTHON = sys.executable
@@ -28,12 +30,25 @@ def gemm_suite(args, threads):
     if args.shapes:
         common += ["--shapes", args.shapes]
     return {
-        "kiln": [KILN, "bench", "gemm", "--json"] + common,
-        "numpy": [PYTHON, str(ROOT / "benchmarks" / "peers" / "numpy_gemm.py")] + common,
+        "kiln": [[KILN, "bench", "gemm", "--json"] + common],
+        "numpy": [[PYTHON, str(ROOT / "benchmarks" / "peers" / "numpy_gemm.py")] + common],
     }
 
 
-SUITES = {"gemm": gemm_suite}
+def nn_suite(args, threads):
+    import nn_models
+    folder = ROOT / ".build" / "bench-models"
+    nn_models.write(folder)
+    common = ["--runs", str(args.runs), "--warmup", str(args.warmup), "--threads", str(threads)]
+    cases = [(str(folder / model), batch) for model, batch in nn_models.CASES]
+    return {
+        "kiln": [[KILN, "bench", "nn", model, "--batch", str(batch), "--json"] + common for model, batch in cases],
+        "onnxruntime": [[PYTHON, str(ROOT / "benchmarks" / "peers" / "onnxruntime_nn.py"), model, "--batch", str(batch)] + common
+                        for model, batch in cases],
+    }
+
+
+SUITES = {"gemm": gemm_suite, "nn": nn_suite}
 
 
 def run_lines(command):
@@ -131,7 +146,8 @@ def main():
         for round_index in range(args.rounds):
             order = engines if round_index % 2 == 0 else list(reversed(engines))
             for engine in order:
-                collected[engine] += run_lines(commands[engine])
+                for command in commands[engine]:
+                    collected[engine] += run_lines(command)
             print(f"[{args.suite}] threads={threads} round {round_index + 1}/{args.rounds} done", file=sys.stderr)
         results = {"threads": threads, "peers": engines[1:],
                    "engines": {engine: pooled(cases) for engine, cases in collected.items()}}
