@@ -11,7 +11,7 @@ func randomValues(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
 /// A one-Conv model built directly as a Graph (no ONNX file).
 func convModel(
     inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, pad: Int = 0, dilation: Int = 1, groups: Int = 1,
-    seed: UInt64
+    height: Int = 8, width: Int = 8, seed: UInt64
 ) throws -> (Model, weights: [Float], bias: [Float]) {
     let weights = randomValues(outChannels * inChannels / groups * kernel * kernel, seed: seed, scale: 0.3)
     let bias = randomValues(outChannels, seed: seed + 1)
@@ -23,7 +23,7 @@ func convModel(
         nodes: [node],
         initializers: ["W": try Tensor(shape: [outChannels, inChannels / groups, kernel, kernel], values: weights),
                        "B": try Tensor(shape: [outChannels], values: bias)],
-        inputs: [TensorInfo(name: "x", dtype: .float32, shape: [.symbolic("N"), .fixed(inChannels), .symbolic("H"), .symbolic("W")])],
+        inputs: [TensorInfo(name: "x", dtype: .float32, shape: [.symbolic("N"), .fixed(inChannels), .fixed(height), .fixed(width)])],
         outputs: [TensorInfo(name: "y", dtype: .float32, shape: [])], opset: 17)
     return (try Model(graph: graph), weights, bias)
 }

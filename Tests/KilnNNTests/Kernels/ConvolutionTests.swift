@@ -28,7 +28,7 @@ import Testing
     func matchesTheScalarReference(_ t: Case) throws {
         let (model, weights, bias) = try convModel(
             inChannels: t.c, outChannels: t.k, kernel: t.kernel, stride: t.stride, pad: t.pad, dilation: t.dilation,
-            groups: t.groups, seed: UInt64(t.c * 1000 + t.h))
+            groups: t.groups, height: t.h, width: t.w, seed: UInt64(t.c * 1000 + t.h))
         let input = randomValues(t.batch * t.c * t.h * t.w, seed: 99)
         let output = try Session(model: model).run(["x": try Tensor(shape: [t.batch, t.c, t.h, t.w], values: input)])["y"]!
         let extent = (t.kernel - 1) * t.dilation + 1
