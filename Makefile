@@ -55,7 +55,7 @@ test-swift:
 test-c:
 	mkdir -p "$(DEBUG_BIN)/c-tests"
 	$(CC) $(C_FLAGS) Tests/c/test_kiln.c -L"$(DEBUG_BIN)" -lkiln -Wl,-rpath,"$(abspath $(DEBUG_BIN))" -lm -o "$(DEBUG_BIN)/c-tests/test_kiln"
-	"$(DEBUG_BIN)/c-tests/test_kiln"
+	"$(DEBUG_BIN)/c-tests/test_kiln" Tests/c/fixtures/tiny_cnn.onnx
 	Tests/c/check_symbols.sh "$(DEBUG_BIN)/libkiln.so"
 
 test-python:

@@ -144,7 +144,7 @@ public func kiln_session_free(_ session: OpaquePointer?) {
 private func readInputs(_ handle: SessionHandle, _ inputs: UnsafePointer<kiln_tensor>?, _ count: Int, needData: Bool) throws -> ([[Int]], [UnsafeRawPointer]) {
     guard count == 0 || inputs != nil else { throw KilnError(.nullPointer, "inputs is NULL") }
     var named: [String: (dtype: DType, shape: [Int])] = [:]
-    var data: [String: UnsafeRawPointer] = [:]
+    var data: [String: (pointer: UnsafeMutableRawPointer?, byteSize: Int)] = [:]
     for index in 0..<count {
         let tensor = inputs![index]
         guard let namePointer = tensor.name else { throw KilnError(.nullPointer, "inputs[\(index)].name is NULL") }
@@ -157,17 +157,21 @@ private func readInputs(_ handle: SessionHandle, _ inputs: UnsafePointer<kiln_te
         let shape = withUnsafeBytes(of: &shapeCopy) { Array($0.bindMemory(to: Int64.self).prefix(Int(tensor.rank))) }.map { Int($0) }
         guard named[name] == nil else { throw KilnError.invalidArgument("input '\(name)' is given twice") }
         named[name] = (dtype, shape)
-        if needData {
-            guard let pointer = tensor.data else { throw KilnError(.nullPointer, "input '\(name)': data is NULL") }
-            let needed = shape.reduce(1) { $0.multipliedReportingOverflow(by: max($1, 0)).partialValue } * dtype.size
-            guard tensor.byte_size >= needed else {
-                throw KilnError.invalidArgument("input '\(name)': shape \(shape) of \(dtype) needs \(needed) bytes, byte_size is \(tensor.byte_size)")
-            }
-            data[name] = UnsafeRawPointer(pointer)
-        }
+        data[name] = (tensor.data, tensor.byte_size)
     }
+    // Names, dtypes and shapes against the model first (the clearest message), then the buffers.
     let shapes = try handle.model.model.ordered(named)
-    return (shapes, needData ? handle.model.model.inputs.map { data[$0.name]! } : [])
+    guard needData else { return (shapes, []) }
+    let pointers = try zip(handle.model.model.inputs, shapes).map { info, shape in
+        let (pointer, byteSize) = data[info.name]!
+        guard let pointer else { throw KilnError(.nullPointer, "input '\(info.name)': data is NULL") }
+        let needed = shape.reduce(1, *) * info.dtype.size
+        guard byteSize >= needed else {
+            throw KilnError.invalidArgument("input '\(info.name)': shape \(shape) of \(info.dtype) needs \(needed) bytes, byte_size is \(byteSize)")
+        }
+        return UnsafeRawPointer(pointer)
+    }
+    return (shapes, pointers)
 }
 
 private func describeOutputs(_ handle: SessionHandle, _ shapes: [[Int]], _ outputs: UnsafeMutablePointer<kiln_tensor>?, _ count: Int) throws -> [(DType, [Int])] {

@@ -155,12 +155,132 @@ static void test_sgemm_bad_input(void) {
     CHECK(c[0] == 22 && c[1] == 28 && c[2] == 49 && c[3] == 64);
 }
 
-int main(void) {
+static void fill_input(kiln_tensor *input, float *data, int64_t batch) {
+    memset(input, 0, sizeof *input);
+    input->name = "image";
+    input->dtype = KILN_DTYPE_FLOAT32;
+    input->rank = 4;
+    input->shape[0] = batch;
+    input->shape[1] = 3;
+    input->shape[2] = 16;
+    input->shape[3] = 16;
+    input->data = data;
+    input->byte_size = sizeof(float) * (size_t)(batch * 3 * 16 * 16);
+}
+
+static void test_model(const char *path) {
+    kiln_model *model = (kiln_model *)0x1;
+    CHECK_STATUS(kiln_model_load("/nonexistent/model.onnx", &model), KILN_ERR_IO);
+    CHECK(model == NULL);
+    CHECK_STATUS(kiln_model_load(NULL, &model), KILN_ERR_NULL_POINTER);
+    CHECK_STATUS(kiln_model_load(path, NULL), KILN_ERR_NULL_POINTER);
+    const char junk[] = "definitely not a protobuf";
+    CHECK_STATUS(kiln_model_load_from_memory(junk, sizeof junk, &model), KILN_ERR_FORMAT);
+    CHECK_STATUS(kiln_model_load_from_memory(NULL, 10, &model), KILN_ERR_NULL_POINTER);
+
+    CHECK_STATUS(kiln_model_load(path, &model), KILN_OK);
+    if (model == NULL) return;
+    size_t inputs = 0, outputs = 0;
+    CHECK_STATUS(kiln_model_input_count(model, &inputs), KILN_OK);
+    CHECK_STATUS(kiln_model_output_count(model, &outputs), KILN_OK);
+    CHECK(inputs == 1 && outputs == 1);
+    kiln_tensor info;
+    CHECK_STATUS(kiln_model_input_info(model, 0, &info), KILN_OK);
+    CHECK(strcmp(info.name, "image") == 0 && info.dtype == KILN_DTYPE_FLOAT32 && info.rank == 4);
+    CHECK(info.shape[0] == -1 && info.shape[1] == 3 && info.shape[2] == 16);
+    CHECK_STATUS(kiln_model_input_info(model, 5, &info), KILN_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kiln_model_output_info(model, 0, NULL), KILN_ERR_NULL_POINTER);
+    CHECK_STATUS(kiln_model_input_count(NULL, &inputs), KILN_ERR_NULL_POINTER);
+
+    kiln_session_options options = kiln_session_default_options();
+    CHECK(options.num_threads == 0);
+    kiln_session *session = NULL;
+    CHECK_STATUS(kiln_session_create(NULL, &options, &session), KILN_ERR_NULL_POINTER);
+    CHECK_STATUS(kiln_session_create(model, NULL, &session), KILN_OK);
+    if (session == NULL) return;
+
+    enum { BATCH = 3 };
+    float image[BATCH * 3 * 16 * 16];
+    for (size_t i = 0; i < sizeof image / sizeof image[0]; i++) image[i] = random_float();
+    kiln_tensor input, output;
+    fill_input(&input, image, BATCH);
+    memset(&output, 0, sizeof output);
+    /* The shape query first, then a buffer of that size. */
+    CHECK_STATUS(kiln_session_output_shapes(session, &input, 1, &output, 1), KILN_OK);
+    CHECK(output.rank == 2 && output.shape[0] == BATCH && output.shape[1] == 4 && output.dtype == KILN_DTYPE_FLOAT32);
+    CHECK(output.name != NULL);
+    float probabilities[BATCH * 4];
+    output.data = probabilities;
+    output.byte_size = sizeof probabilities;
+    CHECK_STATUS(kiln_session_run(session, &input, 1, &output, 1), KILN_OK);
+    for (int n = 0; n < BATCH; n++) {
+        float sum = 0;
+        for (int k = 0; k < 4; k++) sum += probabilities[n * 4 + k];
+        CHECK(fabsf(sum - 1.0f) < 1e-5f);
+    }
+
+    /* Bad inputs: an error status and a message, outputs untouched. */
+    float sentinel[BATCH * 4];
+    for (int i = 0; i < BATCH * 4; i++) sentinel[i] = -7;
+    output.data = sentinel;
+    output.byte_size = sizeof sentinel;
+    input.name = "images";
+    CHECK_STATUS(kiln_session_run(session, &input, 1, &output, 1), KILN_ERR_NOT_FOUND);
+    CHECK(strstr(kiln_last_error(), "image") != NULL);
+    input.name = "image";
+    input.shape[1] = 4;
+    CHECK_STATUS(kiln_session_run(session, &input, 1, &output, 1), KILN_ERR_SHAPE_MISMATCH);
+    input.shape[1] = 3;
+    input.dtype = KILN_DTYPE_INT64;
+    CHECK_STATUS(kiln_session_run(session, &input, 1, &output, 1), KILN_ERR_SHAPE_MISMATCH);
+    input.dtype = 99;
+    CHECK_STATUS(kiln_session_run(session, &input, 1, &output, 1), KILN_ERR_INVALID_ARGUMENT);
+    input.dtype = KILN_DTYPE_FLOAT32;
+    input.rank = 3;
+    CHECK_STATUS(kiln_session_run(session, &input, 1, &output, 1), KILN_ERR_SHAPE_MISMATCH);
+    input.rank = 42;
+    CHECK_STATUS(kiln_session_run(session, &input, 1, &output, 1), KILN_ERR_INVALID_ARGUMENT);
+    input.rank = 4;
+    input.byte_size = 16;
+    CHECK_STATUS(kiln_session_run(session, &input, 1, &output, 1), KILN_ERR_INVALID_ARGUMENT);
+    input.byte_size = sizeof image;
+    input.data = NULL;
+    CHECK_STATUS(kiln_session_run(session, &input, 1, &output, 1), KILN_ERR_NULL_POINTER);
+    input.data = image;
+    output.byte_size = 8;
+    CHECK_STATUS(kiln_session_run(session, &input, 1, &output, 1), KILN_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(kiln_last_error(), "needs 48 bytes") != NULL);
+    output.byte_size = sizeof sentinel;
+    CHECK_STATUS(kiln_session_run(session, &input, 1, &output, 2), KILN_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kiln_session_run(session, NULL, 1, &output, 1), KILN_ERR_NULL_POINTER);
+    CHECK_STATUS(kiln_session_run(NULL, &input, 1, &output, 1), KILN_ERR_NULL_POINTER);
+    CHECK_STATUS(kiln_session_run(session, &input, 0, &output, 1), KILN_ERR_NOT_FOUND);
+    int untouched = 1;
+    for (int i = 0; i < BATCH * 4; i++) untouched = untouched && sentinel[i] == -7;
+    CHECK(untouched);
+
+    /* And it still runs afterwards. */
+    CHECK_STATUS(kiln_session_run(session, &input, 1, &output, 1), KILN_OK);
+    CHECK(fabsf(sentinel[0] - probabilities[0]) < 1e-6f);
+
+    kiln_session_free(session);
+    kiln_session_free(NULL);
+    kiln_model_free(model);
+    kiln_model_free(NULL);
+}
+
+int main(int argc, char **argv) {
     test_versions();
     test_status_strings();
     test_threads_and_info();
     test_sgemm_values();
     test_sgemm_bad_input();
+    if (argc > 1) {
+        test_model(argv[1]);
+    } else {
+        fprintf(stderr, "usage: test_kiln path/to/tiny_cnn.onnx\n");
+        failed++;
+    }
     printf("c: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -92,6 +92,15 @@ public final class Model: Sendable {
                 throw KilnError.shapeMismatch("input '\(info.name)' has an empty axis \(axis): shape \(shape)")
             }
         }
+        // Sizes computed from this shape must not overflow (planning multiplies them freely).
+        var bytes = info.dtype.size
+        for size in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: size)
+            guard !overflow, product < 1 << 40 else {
+                throw KilnError(.outOfMemory, "input '\(info.name)' of shape \(shape) is too large")
+            }
+            bytes = product
+        }
         return shape
     }
 
