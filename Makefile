@@ -65,11 +65,18 @@ demo: deps venv release
 	@echo "== kiln info"
 	@"$(RELEASE_BIN)/kiln" info
 	@echo
+	@echo "== The trained Fashion-MNIST CNN (examples/models): kiln nn info"
+	@"$(RELEASE_BIN)/kiln" nn info examples/models/fashion_mnist_cnn.onnx
+	@echo
+	@echo "== Classify the bundled Fashion-MNIST images with Kiln (examples/classify_fashion_mnist.py)"
+	@KILN_LIBRARY="$(RELEASE_BIN)/libkiln.so" $(PYTHON) examples/classify_fashion_mnist.py
+	@echo
 	@echo "== Classify handwritten digits from Python through libkiln (examples/digits_nearest_centroid.py)"
 	@KILN_LIBRARY="$(RELEASE_BIN)/libkiln.so" $(PYTHON) examples/digits_nearest_centroid.py
 	@echo
-	@echo "== kiln bench gemm (quick: 5 runs per shape)"
-	@"$(RELEASE_BIN)/kiln" bench gemm --runs 5 --warmup 1
+	@echo "== kiln bench nn: the Fashion-MNIST CNN, batch 1 and 32, one thread"
+	@"$(RELEASE_BIN)/kiln" bench nn examples/models/fashion_mnist_cnn.onnx --batch 1 --threads 1 --runs 20
+	@"$(RELEASE_BIN)/kiln" bench nn examples/models/fashion_mnist_cnn.onnx --batch 32 --threads 1 --runs 10
 
 ## Side-by-side benchmarks against the peers (see benchmarks/README.md).
 bench: release

@@ -66,3 +66,15 @@ def test_threads_share_one_model():
     for result in results:
         for key, value in expected.items():
             np.testing.assert_allclose(result[key], value, rtol=1e-4, atol=1e-4)
+
+
+def test_trained_fashion_mnist_model_matches_onnxruntime():
+    from pathlib import Path
+    examples = Path(__file__).resolve().parents[3] / "examples"
+    model_bytes = (examples / "models" / "fashion_mnist_cnn.onnx").read_bytes()
+    images = (np.load(examples / "data" / "fashion_mnist_1000.npy").astype(np.float32) / 255.0)[..., None]
+    with kiln.Model(model_bytes) as model:
+        for batch in (1, 3, 32):
+            feeds = {"image": images[:batch]}
+            expected = run_onnxruntime(model_bytes, feeds)["probabilities"]
+            np.testing.assert_allclose(model.run(feeds)["probabilities"], expected, rtol=1e-4, atol=1e-5)
