@@ -178,9 +178,8 @@ private func describeOutputs(_ handle: SessionHandle, _ shapes: [[Int]], _ outpu
     let types = try handle.session.outputTypes(forInputShapes: shapes)
     guard count == types.count else { throw KilnError.invalidArgument("the model has \(types.count) outputs, num_outputs is \(count)") }
     guard let outputs else { throw KilnError(.nullPointer, "outputs is NULL") }
-    for (index, (dtype, shape)) in types.enumerated() where shape.count > Int(KILN_MAX_RANK) {
-        throw KilnError.unsupported("output \(index) has rank \(shape.count), more than KILN_MAX_RANK")
-        _ = dtype
+    if let index = types.firstIndex(where: { $0.shape.count > Int(KILN_MAX_RANK) }) {
+        throw KilnError.unsupported("output \(index) has rank \(types[index].shape.count), more than KILN_MAX_RANK")
     }
     return types.map { ($0.dtype, $0.shape) }.enumerated().map { index, type in
         outputs[index].name = UnsafePointer(handle.model.outputNames[index])

@@ -58,6 +58,50 @@ enum ConvolutionKernels {
         }
     }
 
+    /// Depthwise convolution of one channel plane, stride 1: each output row is computed once,
+    /// sixteen columns at a time with every tap accumulated in a `SIMD16<Float>` register; the
+    /// few border columns whose taps leave the image take a checked scalar path.
+    static func depthwisePlaneStride1(
+        _ s: ConvolutionShape, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+    ) {
+        let (kh, kw, dh, dw) = (s.kernelHeight, s.kernelWidth, s.dilationH, s.dilationW)
+        // Columns whose every tap lies inside the row: padLeft ≤ ow and ow + (kw−1)·dw − padLeft < inWidth.
+        let interiorLow = min(s.padLeft, s.outWidth)
+        let interiorHigh = max(interiorLow, min(s.outWidth, s.inWidth - (kw - 1) * dw + s.padLeft))
+        for oh in 0..<s.outHeight {
+            let out = output + oh * s.outWidth
+            @inline(__always) func scalar(_ ow: Int) {
+                var sum: Float = 0
+                for i in 0..<kh {
+                    let y = oh + i * dh - s.padTop
+                    guard y >= 0 && y < s.inHeight else { continue }
+                    for j in 0..<kw {
+                        let x = ow + j * dw - s.padLeft
+                        if x >= 0 && x < s.inWidth { sum += weights[i * kw + j] * input[y * s.inWidth + x] }
+                    }
+                }
+                out[ow] = sum
+            }
+            for ow in 0..<interiorLow { scalar(ow) }
+            var ow = interiorLow
+            while ow + 16 <= interiorHigh {
+                var sum = SIMD16<Float>()
+                for i in 0..<kh {
+                    let y = oh + i * dh - s.padTop
+                    guard y >= 0 && y < s.inHeight else { continue }
+                    let row = UnsafeRawPointer(input + y * s.inWidth + ow - s.padLeft)
+                    for j in 0..<kw {
+                        let x = row.loadUnaligned(fromByteOffset: j * dw * 4, as: SIMD16<Float>.self)
+                        sum.addProduct(x, SIMD16(repeating: weights[i * kw + j]))
+                    }
+                }
+                UnsafeMutableRawPointer(out + ow).storeBytes(of: sum, as: SIMD16<Float>.self)
+                ow += 16
+            }
+            while ow < s.outWidth { scalar(ow); ow += 1 }
+        }
+    }
+
     /// Depthwise convolution of one channel plane (accumulates into `output`, which starts at 0).
     /// Each kernel tap adds a scaled, shifted copy of the input rows: unit-stride taps vectorise.
     static func depthwisePlane(

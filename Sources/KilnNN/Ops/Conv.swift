@@ -79,15 +79,21 @@ struct ConvOp: Operator {
                 epilogue.apply(inputs, outputs[0].floats)
             }
         } else if shape.isDepthwise && shape.inChannelsPerGroup == 1 {
-            kernelName = "f32-dwconv\(shape.kernelHeight)x\(shape.kernelWidth)-direct"
+            let stride1 = shape.strideH == 1 && shape.strideW == 1
+            kernelName = "f32-dwconv\(shape.kernelHeight)x\(shape.kernelWidth)-" + (stride1 ? "simd16" : "direct")
             run = { inputs, outputs in
                 let (x, w, y) = (inputs[0]!.floats, inputs[1]!.floats, outputs[0].floats)
                 let taps = shape.kernelHeight * shape.kernelWidth
                 Parallel.forEach(shape.batch * shape.outChannels, minimumChunk: 4) { planes in
                     for plane in planes {
                         let channel = plane % shape.outChannels
-                        ConvolutionKernels.depthwisePlane(
-                            shape, input: x + plane * shape.inPlane, weights: w + channel * taps, output: y + plane * shape.outPlane)
+                        if stride1 {
+                            ConvolutionKernels.depthwisePlaneStride1(
+                                shape, input: x + plane * shape.inPlane, weights: w + channel * taps, output: y + plane * shape.outPlane)
+                        } else {
+                            ConvolutionKernels.depthwisePlane(
+                                shape, input: x + plane * shape.inPlane, weights: w + channel * taps, output: y + plane * shape.outPlane)
+                        }
                     }
                 }
                 epilogue.apply(inputs, y)

@@ -18,6 +18,8 @@ import Testing
         Case(c: 4, k: 4, kernel: 3, stride: 1, pad: 2, dilation: 2, groups: 1, h: 10, w: 10, batch: 1),      // dilated
         Case(c: 16, k: 16, kernel: 3, stride: 1, pad: 1, dilation: 1, groups: 16, h: 17, w: 33, batch: 2),   // depthwise
         Case(c: 8, k: 8, kernel: 3, stride: 2, pad: 1, dilation: 1, groups: 8, h: 15, w: 14, batch: 1),      // depthwise s2
+        Case(c: 4, k: 4, kernel: 5, stride: 1, pad: 2, dilation: 2, groups: 4, h: 9, w: 40, batch: 1),       // depthwise dilated
+        Case(c: 2, k: 2, kernel: 3, stride: 1, pad: 0, dilation: 1, groups: 2, h: 5, w: 18, batch: 1),       // depthwise unpadded
         Case(c: 16, k: 16, kernel: 3, stride: 1, pad: 1, dilation: 1, groups: 1, h: 4, w: 4, batch: 1),      // Winograd, 1 tile
         Case(c: 16, k: 24, kernel: 3, stride: 1, pad: 1, dilation: 1, groups: 1, h: 13, w: 17, batch: 3),    // Winograd, ragged
         Case(c: 17, k: 16, kernel: 3, stride: 1, pad: 0, dilation: 1, groups: 1, h: 66, w: 67, batch: 1),    // Winograd, phases
@@ -54,7 +56,7 @@ import Testing
         }
         #expect(try kernel(16, 16, 8).hasPrefix("f32-conv3x3-winograd-f43"))
         #expect(try kernel(3, 16, 8).hasPrefix("f32-conv3x3-im2col"))
-        #expect(try kernel(16, 16, 8, groups: 16).hasPrefix("f32-dwconv3x3-direct"))
+        #expect(try kernel(16, 16, 8, groups: 16).hasPrefix("f32-dwconv3x3-simd16"))
         #expect(try kernel(16, 16, 8, kernel: 1).hasPrefix("f32-conv1x1-sgemm"))
     }
 }
