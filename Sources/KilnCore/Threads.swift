@@ -62,10 +62,19 @@ public enum Parallel {
         _ count: Int, threads: Int = Threads.count, minimumChunk: Int = 1,
         _ body: (Range<Int>) -> Void
     ) {
+        forEachChunk(count, threads: threads, minimumChunk: minimumChunk) { _, range in body(range) }
+    }
+
+    /// As `forEach`, also passing the chunk's index (below `threads`), so that each chunk can
+    /// use its own slice of a scratch buffer allocated once.
+    public static func forEachChunk(
+        _ count: Int, threads: Int = Threads.count, minimumChunk: Int = 1,
+        _ body: (_ chunk: Int, _ range: Range<Int>) -> Void
+    ) {
         guard count > 0 else { return }
         let chunks = max(1, min(threads, count / max(minimumChunk, 1)))
         if chunks == 1 {
-            body(0..<count)
+            body(0, 0..<count)
             return
         }
         withoutActuallyEscaping(body) { body in
@@ -73,7 +82,7 @@ public enum Parallel {
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 let start = count * chunk / chunks
                 let end = count * (chunk + 1) / chunks
-                shared.value(start..<end)
+                shared.value(chunk, start..<end)
             }
         }
     }

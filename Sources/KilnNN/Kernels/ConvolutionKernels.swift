@@ -58,71 +58,33 @@ enum ConvolutionKernels {
         }
     }
 
-    /// Depthwise convolution of one channel plane, stride 1: each output row is computed once,
-    /// sixteen columns at a time with every tap accumulated in a `SIMD16<Float>` register; the
-    /// few border columns whose taps leave the image take a checked scalar path.
-    static func depthwisePlaneStride1(
-        _ s: ConvolutionShape, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+    /// One zero-padded input plane split by column phase, for the direct kernels:
+    /// phases[q][y][u] = padded[y][stride·u + q], where padded[y][x] = plane[y − padTop][x − padLeft]
+    /// (zero outside). `paddedHeight` rows, `phaseWidth` columns per phase.
+    static func splitPhases(
+        _ s: ConvolutionShape, _ plane: UnsafePointer<Float>, into phases: UnsafeMutablePointer<Float>,
+        paddedHeight: Int, phaseWidth: Int
     ) {
-        let (kh, kw, dh, dw) = (s.kernelHeight, s.kernelWidth, s.dilationH, s.dilationW)
-        // Columns whose every tap lies inside the row: padLeft ≤ ow and ow + (kw−1)·dw − padLeft < inWidth.
-        let interiorLow = min(s.padLeft, s.outWidth)
-        let interiorHigh = max(interiorLow, min(s.outWidth, s.inWidth - (kw - 1) * dw + s.padLeft))
-        for oh in 0..<s.outHeight {
-            let out = output + oh * s.outWidth
-            @inline(__always) func scalar(_ ow: Int) {
-                var sum: Float = 0
-                for i in 0..<kh {
-                    let y = oh + i * dh - s.padTop
-                    guard y >= 0 && y < s.inHeight else { continue }
-                    for j in 0..<kw {
-                        let x = ow + j * dw - s.padLeft
-                        if x >= 0 && x < s.inWidth { sum += weights[i * kw + j] * input[y * s.inWidth + x] }
-                    }
+        for q in 0..<s.strideW {
+            let target = phases + q * paddedHeight * phaseWidth
+            // Columns u whose source x = stride·u + q − padLeft lies inside the row.
+            let first = max(0, (s.padLeft - q + s.strideW - 1) / s.strideW)
+            let end = min(phaseWidth, max(first, (s.inWidth + s.padLeft - q + s.strideW - 1) / s.strideW))
+            for y in 0..<paddedHeight {
+                let row = target + y * phaseWidth
+                let sourceY = y - s.padTop
+                guard sourceY >= 0 && sourceY < s.inHeight else {
+                    row.update(repeating: 0, count: phaseWidth)
+                    continue
                 }
-                out[ow] = sum
-            }
-            for ow in 0..<interiorLow { scalar(ow) }
-            var ow = interiorLow
-            while ow + 16 <= interiorHigh {
-                var sum = SIMD16<Float>()
-                for i in 0..<kh {
-                    let y = oh + i * dh - s.padTop
-                    guard y >= 0 && y < s.inHeight else { continue }
-                    let row = UnsafeRawPointer(input + y * s.inWidth + ow - s.padLeft)
-                    for j in 0..<kw {
-                        let x = row.loadUnaligned(fromByteOffset: j * dw * 4, as: SIMD16<Float>.self)
-                        sum.addProduct(x, SIMD16(repeating: weights[i * kw + j]))
-                    }
+                let source = plane + sourceY * s.inWidth + q - s.padLeft
+                row.update(repeating: 0, count: first)
+                if s.strideW == 1 {
+                    (row + first).update(from: source + first, count: end - first)
+                } else {
+                    for u in first..<end { row[u] = source[s.strideW * u] }
                 }
-                UnsafeMutableRawPointer(out + ow).storeBytes(of: sum, as: SIMD16<Float>.self)
-                ow += 16
-            }
-            while ow < s.outWidth { scalar(ow); ow += 1 }
-        }
-    }
-
-    /// Depthwise convolution of one channel plane (accumulates into `output`, which starts at 0).
-    /// Each kernel tap adds a scaled, shifted copy of the input rows: unit-stride taps vectorise.
-    static func depthwisePlane(
-        _ s: ConvolutionShape, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
-    ) {
-        output.update(repeating: 0, count: s.outPlane)
-        for i in 0..<s.kernelHeight {
-            let rows = ConvolutionShape.validRange(tap: i * s.dilationH, pad: s.padTop, stride: s.strideH, size: s.inHeight, outSize: s.outHeight)
-            for j in 0..<s.kernelWidth {
-                let w = weights[i * s.kernelWidth + j]
-                let cols = ConvolutionShape.validRange(tap: j * s.dilationW, pad: s.padLeft, stride: s.strideW, size: s.inWidth, outSize: s.outWidth)
-                guard !cols.isEmpty else { continue }
-                for oh in rows {
-                    let source = input + (oh * s.strideH + i * s.dilationH - s.padTop) * s.inWidth + j * s.dilationW - s.padLeft
-                    let target = output + oh * s.outWidth
-                    if s.strideW == 1 {
-                        for ow in cols { target[ow] += w * source[ow] }
-                    } else {
-                        for ow in cols { target[ow] += w * source[ow * s.strideW] }
-                    }
-                }
+                (row + end).update(repeating: 0, count: phaseWidth - end)
             }
         }
     }

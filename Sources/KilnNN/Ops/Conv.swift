@@ -78,25 +78,19 @@ struct ConvOp: Operator {
                 try winograd.run(input: inputs[0]!.floats, output: outputs[0].floats)
                 epilogue.apply(inputs, outputs[0].floats)
             }
-        } else if shape.isDepthwise && shape.inChannelsPerGroup == 1 {
-            let stride1 = shape.strideH == 1 && shape.strideW == 1
-            kernelName = "f32-dwconv\(shape.kernelHeight)x\(shape.kernelWidth)-" + (stride1 ? "simd16" : "direct")
+        } else if DirectConvolution.applies(to: shape), let weights {
+            let direct = try DirectConvolution(shape: shape, weights: weights)
+            kernelName = "f32-conv\(shape.kernelHeight)x\(shape.kernelWidth)-direct-simd16"
             run = { inputs, outputs in
-                let (x, w, y) = (inputs[0]!.floats, inputs[1]!.floats, outputs[0].floats)
-                let taps = shape.kernelHeight * shape.kernelWidth
-                Parallel.forEach(shape.batch * shape.outChannels, minimumChunk: 4) { planes in
-                    for plane in planes {
-                        let channel = plane % shape.outChannels
-                        if stride1 {
-                            ConvolutionKernels.depthwisePlaneStride1(
-                                shape, input: x + plane * shape.inPlane, weights: w + channel * taps, output: y + plane * shape.outPlane)
-                        } else {
-                            ConvolutionKernels.depthwisePlane(
-                                shape, input: x + plane * shape.inPlane, weights: w + channel * taps, output: y + plane * shape.outPlane)
-                        }
-                    }
-                }
-                epilogue.apply(inputs, y)
+                direct.run(input: inputs[0]!.floats, output: outputs[0].floats)
+                epilogue.apply(inputs, outputs[0].floats)
+            }
+        } else if shape.isDepthwise && shape.inChannelsPerGroup == 1 {
+            let depthwise = try DepthwiseConvolution(shape: shape)
+            kernelName = "f32-dwconv\(shape.kernelHeight)x\(shape.kernelWidth)-simd16"
+            run = { inputs, outputs in
+                depthwise.run(input: inputs[0]!.floats, weights: inputs[1]!.floats, output: outputs[0].floats)
+                epilogue.apply(inputs, outputs[0].floats)
             }
         } else {
             let pointwise = shape.isPointwise

@@ -12,7 +12,10 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(c: 3, k: 8, kernel: 3, stride: 1, pad: 1, dilation: 1, groups: 1, h: 9, w: 11, batch: 1),       // im2col
+        Case(c: 3, k: 8, kernel: 3, stride: 1, pad: 1, dilation: 1, groups: 1, h: 9, w: 11, batch: 1),       // direct
+        Case(c: 3, k: 12, kernel: 7, stride: 2, pad: 3, dilation: 1, groups: 1, h: 40, w: 37, batch: 2),     // direct 7×7 s2
+        Case(c: 2, k: 9, kernel: 3, stride: 3, pad: 1, dilation: 2, groups: 1, h: 30, w: 50, batch: 1),      // direct s3 d2
+        Case(c: 6, k: 8, kernel: 3, stride: 1, pad: 1, dilation: 1, groups: 1, h: 9, w: 11, batch: 1),       // im2col
         Case(c: 8, k: 16, kernel: 1, stride: 1, pad: 0, dilation: 1, groups: 1, h: 7, w: 5, batch: 2),       // 1×1 GEMM
         Case(c: 4, k: 6, kernel: 5, stride: 2, pad: 2, dilation: 1, groups: 2, h: 13, w: 10, batch: 1),      // grouped
         Case(c: 4, k: 4, kernel: 3, stride: 1, pad: 2, dilation: 2, groups: 1, h: 10, w: 10, batch: 1),      // dilated
@@ -55,7 +58,8 @@ import Testing
             return try model.kernels(batch: 1).first!.kernel
         }
         #expect(try kernel(16, 16, 8).hasPrefix("f32-conv3x3-winograd-f43"))
-        #expect(try kernel(3, 16, 8).hasPrefix("f32-conv3x3-im2col"))
+        #expect(try kernel(3, 16, 8).hasPrefix("f32-conv3x3-direct-simd16"))
+        #expect(try kernel(8, 12, 8).hasPrefix("f32-conv3x3-im2col"))
         #expect(try kernel(16, 16, 8, groups: 16).hasPrefix("f32-dwconv3x3-simd16"))
         #expect(try kernel(16, 16, 8, kernel: 1).hasPrefix("f32-conv1x1-sgemm"))
     }
