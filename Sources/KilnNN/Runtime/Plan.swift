@@ -3,7 +3,9 @@
 /// A model specialised for one set of input shapes: every value's shape known, everything
 /// computable from constants and shapes computed, the remaining kernels in order, and one
 /// arena holding all intermediate tensors, with buffers reused once their last reader ran.
-/// Built once per input shapes; `run` allocates nothing but the output tensors.
+/// Built once per input shapes; `run` allocates nothing but the output tensors. Graph inputs
+/// are read where the caller keeps them, and outputs written straight into the caller's
+/// buffers where the producing kernel allows it (else copied there at the end).
 final class Plan: @unchecked Sendable {
     struct ScheduledStep {
         let step: Step
@@ -16,10 +18,18 @@ final class Plan: @unchecked Sendable {
     let steps: [ScheduledStep]
     let inputBuffers: [Buffer]
     let outputs: [(name: String, buffer: Buffer)]
+    /// Per output: whether its kernel writes it into the caller's buffer directly (its slot is
+    /// repointed each run), or it lives elsewhere (a view, a constant, an input) and is copied.
+    let outputsWrittenInPlace: [Bool]
     let arenaBytes: Int
     let flops: Int
     /// Keeps the arena and every constant referenced by a buffer alive.
     private let storage: [Tensor]
+    /// Every buffer's address, and each slot's address when not repointed to caller memory.
+    private let slots: UnsafeMutablePointer<UnsafeMutableRawPointer>
+    private let homeAddresses: [UnsafeMutableRawPointer]
+
+    deinit { slots.deallocate() }
 
     /// Evaluates an operator on constant inputs (load-time folding and plan-time constants).
     static func evaluate(_ op: any Operator, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -33,10 +43,18 @@ final class Plan: @unchecked Sendable {
         if step.aliasesFirstInput { return [try inputs[0]!.reshaped(step.outputs[0].shape)] }
         let dense = try inputs.map { try $0?.contiguous() }
         let outputs = try step.outputs.map { try Tensor(zeros: $0.shape, dtype: $0.dtype) }
-        try withExtendedLifetime((dense, outputs)) {
-            try step.run(dense.map { $0.map { Buffer(pointer: $0.unsafeBaseAddress, type: ValueType(dtype: $0.dtype, shape: $0.shape)) } },
-                         outputs.map { Buffer(pointer: $0.unsafeBaseAddress, type: ValueType(dtype: $0.dtype, shape: $0.shape)) })
+        let tensors = dense.compactMap { $0 } + outputs
+        let slots = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: max(tensors.count, 1))
+        defer { slots.deallocate() }
+        var next = 0
+        func buffer(_ tensor: Tensor) -> Buffer {
+            (slots + next).initialize(to: tensor.unsafeBaseAddress)
+            next += 1
+            return Buffer(slot: slots + next - 1, type: ValueType(dtype: tensor.dtype, shape: tensor.shape))
         }
+        let inputBuffers = dense.map { $0.map(buffer) }
+        let outputBuffers = outputs.map(buffer)
+        try withExtendedLifetime((dense, outputs)) { try step.run(inputBuffers, outputBuffers) }
         return outputs
     }
 
@@ -130,15 +148,31 @@ final class Plan: @unchecked Sendable {
 
         let arena = try Tensor(zeros: [max(arenaEnd, 64)], dtype: .uint8)
         var keep = [arena]
-        func buffer(_ name: String) -> Buffer {
-            let value = values[name]!
-            if let constant = value.constant {
+        // One slot per storage root and per constant used by a kernel or as an output.
+        var slotIndex: [String: Int] = [:]
+        var addresses: [UnsafeMutableRawPointer] = []
+        func slot(_ key: String, _ address: () -> UnsafeMutableRawPointer) -> Int {
+            if let index = slotIndex[key] { return index }
+            addresses.append(address())
+            slotIndex[key] = addresses.count - 1
+            return addresses.count - 1
+        }
+        var slotOf: [String: Int] = [:]
+        for name in values.keys.sorted() where values[name]!.constant == nil || scheduled.contains(where: { $0.node.inputs.contains(name) })
+            || graph.outputs.contains(where: { $0.name == name }) {
+            if let constant = values[name]!.constant {
                 let dense = (try? constant.contiguous()) ?? constant
                 keep.append(dense)
-                return Buffer(pointer: dense.unsafeBaseAddress, type: value.type)
+                slotOf[name] = slot("constant:" + name) { dense.unsafeBaseAddress }
+            } else if let base = root[name], let offset = offsets[base] {
+                slotOf[name] = slot(base) { arena.unsafeBaseAddress + offset }
             }
-            return Buffer(pointer: arena.unsafeBaseAddress + offsets[root[name]!]!, type: value.type)
         }
+        let slots = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: max(addresses.count, 1))
+        slots.initialize(from: addresses, count: addresses.count)
+        self.slots = slots
+        homeAddresses = addresses
+        func buffer(_ name: String) -> Buffer { Buffer(slot: slots + slotOf[name]!, type: values[name]!.type) }
         steps = scheduled.map { entry in
             ScheduledStep(step: entry.step, node: entry.node.label,
                           inputs: entry.node.inputs.map { $0.isEmpty ? nil : buffer($0) },
@@ -146,12 +180,20 @@ final class Plan: @unchecked Sendable {
         }
         inputBuffers = graph.inputs.map { buffer($0.name) }
         outputs = graph.outputs.map { ($0.name, buffer($0.name)) }
+        // An output is written in place when a kernel defines it (not a view, input or constant)
+        // and no other output shares its storage.
+        let outputNames = graph.outputs.map(\.name)
+        outputsWrittenInPlace = outputNames.map { name in
+            values[name]!.constant == nil && root[name] == name && (defined[name] ?? -1) >= 0
+                && outputNames.filter { root[$0] == name }.count == 1
+        }
         arenaBytes = arenaEnd
         flops = totalFlops
         storage = keep
     }
 
-    /// Copies the inputs in, runs every step, copies the outputs out.
+    /// Runs on tensors: reads the inputs where they are (strided views are made dense first),
+    /// returns new output tensors.
     func run(_ inputs: [Tensor]) throws -> [Tensor] {
         let dense = try inputs.map { try $0.contiguous() }
         let results = try outputs.map { try Tensor(zeros: $0.buffer.type.shape, dtype: $0.buffer.type.dtype) }
@@ -161,33 +203,36 @@ final class Plan: @unchecked Sendable {
         return results
     }
 
-    /// Runs on caller memory: `inputs[i]` holds input i densely (in `inputTypes[i]`), `outputs[j]`
-    /// has room for output j. Allocates nothing.
+    /// Runs on caller memory: `inputs[i]` holds input i densely (in `inputTypes[i]`; only read),
+    /// `outputs[j]` has room for output j and must not overlap an input. Allocates nothing.
     func run(inputs: [UnsafeRawPointer], outputs targets: [UnsafeMutableRawPointer]) throws {
         for (source, buffer) in zip(inputs, inputBuffers) {
-            buffer.pointer.copyMemory(from: source, byteCount: buffer.type.byteCount)
+            buffer.slot.pointee = UnsafeMutableRawPointer(mutating: source)
         }
+        for (index, target) in targets.enumerated() where outputsWrittenInPlace[index] {
+            outputs[index].buffer.slot.pointee = target
+        }
+        defer { slots.update(from: homeAddresses, count: homeAddresses.count) }
         for scheduled in steps {
             try scheduled.step.run(scheduled.inputs, scheduled.outputs)
         }
-        for (target, output) in zip(targets, outputs) {
-            target.copyMemory(from: output.buffer.pointer, byteCount: output.buffer.type.byteCount)
+        for (index, target) in targets.enumerated() where !outputsWrittenInPlace[index] {
+            target.copyMemory(from: outputs[index].buffer.pointer, byteCount: outputs[index].buffer.type.byteCount)
         }
     }
 
     /// Runs once, timing each step: (node, kernel, milliseconds), for `kiln bench nn --profile`.
     func profile(_ inputs: [Tensor]) throws -> [(node: String, kernel: String, milliseconds: Double)] {
-        for (tensor, buffer) in zip(inputs, inputBuffers) {
-            let dense = try tensor.contiguous()
-            buffer.pointer.copyMemory(from: dense.unsafeBaseAddress, byteCount: buffer.type.byteCount)
-        }
-        return try steps.filter { !$0.step.aliasesFirstInput }.map { scheduled in
+        let dense = try inputs.map { try $0.contiguous() }
+        for (tensor, buffer) in zip(dense, inputBuffers) { buffer.slot.pointee = tensor.unsafeBaseAddress }
+        defer { slots.update(from: homeAddresses, count: homeAddresses.count) }
+        return try withExtendedLifetime(dense) { try steps.filter { !$0.step.aliasesFirstInput }.map { scheduled in
             let start = ContinuousClock.now
             try scheduled.step.run(scheduled.inputs, scheduled.outputs)
             let elapsed = ContinuousClock.now - start
             return (scheduled.node, scheduled.step.kernel,
                     Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
-        }
+        } }
     }
 
     /// The kernels in order, for reports: node, kernel name, flops.

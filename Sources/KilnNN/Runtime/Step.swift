@@ -15,10 +15,13 @@ struct PlannedValue: Sendable {
     var constant: Tensor?
 }
 
-/// Where a kernel finds a tensor at run time.
+/// Where a kernel finds a tensor at run time: through a slot that holds the address, so that a
+/// plan can point graph inputs and outputs at the caller's memory on each run (no copies).
 struct Buffer: @unchecked Sendable {
-    let pointer: UnsafeMutableRawPointer
+    let slot: UnsafeMutablePointer<UnsafeMutableRawPointer>
     let type: ValueType
+
+    var pointer: UnsafeMutableRawPointer { slot.pointee }
 
     var floats: UnsafeMutablePointer<Float> { pointer.assumingMemoryBound(to: Float.self) }
     func elements<T>(_ type: T.Type) -> UnsafeMutablePointer<T> { pointer.assumingMemoryBound(to: T.self) }

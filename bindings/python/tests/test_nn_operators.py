@@ -231,3 +231,18 @@ def test_nan_inputs_propagate_like_onnxruntime():
     np.testing.assert_allclose(got[relu], expected[relu], rtol=1e-4, atol=1e-4)
     clean = ~np.isnan(expected[relu]).reshape(1, 3, 3, 2, 3, 2).any(axis=(3, 5))
     np.testing.assert_allclose(got[pooled][clean], expected[pooled][clean], rtol=1e-4, atol=1e-4)
+
+
+def test_outputs_that_are_inputs_views_or_read_again():
+    """Outputs written in place, views of other outputs, views of an input, an output read by a
+    later kernel: each comes back right, and the input is left untouched."""
+    b = Builder(10)
+    relu = b.node("Relu", ["x"])
+    flat_relu = b.node("Flatten", [relu])
+    doubled = b.node("Add", [relu, relu])
+    flat_input = b.node("Reshape", ["x", b.const(np.array([-1], np.int64))])
+    model = b.model([("x", F, [2, 3, 4])], [(relu, F, None), (flat_relu, F, None), (doubled, F, None), (flat_input, F, None), ("x", F, None)])
+    x = np.random.default_rng(3).standard_normal((2, 3, 4)).astype(np.float32)
+    original = x.copy()
+    check(model, {"x": x})
+    np.testing.assert_array_equal(x, original)
