@@ -89,8 +89,15 @@ struct ConvOp: Operator {
             let depthwise = try DepthwiseConvolution(shape: shape)
             kernelName = "f32-dwconv\(shape.kernelHeight)x\(shape.kernelWidth)-simd16"
             run = { inputs, outputs in
-                depthwise.run(input: inputs[0]!.floats, weights: inputs[1]!.floats, output: outputs[0].floats)
-                epilogue.apply(inputs, outputs[0].floats)
+                let y = outputs[0].floats
+                if epilogue.worksPerPlane {
+                    depthwise.run(input: inputs[0]!.floats, weights: inputs[1]!.floats, output: y) { plane in
+                        epilogue.applyRows(plane..<(plane + 1), inputs, y)
+                    }
+                } else {
+                    depthwise.run(input: inputs[0]!.floats, weights: inputs[1]!.floats, output: y) { _ in }
+                    epilogue.apply(inputs, y)
+                }
             }
         } else {
             let pointwise = shape.isPointwise
@@ -138,31 +145,38 @@ struct Epilogue: Sendable {
         (hasBias ? "+bias" : "") + (residualInput != nil ? "+add" : "") + (activation == .none ? "" : "+\(activation.name)")
     }
 
+    /// Whether `applyRows` can run per plane inside a kernel (while the plane is in cache).
+    var worksPerPlane: Bool { residualWalk == nil }
+
     func apply(_ inputs: [Buffer?], _ y: UnsafeMutablePointer<Float>) {
-        let bias = hasBias ? inputs[2]!.floats : nil
-        let residual = residualInput.map { inputs[$0]!.floats }
         let total = inputs[0]!.type.shape[0] * channels
-        if let residual, let residualWalk {  // broadcast residual: rare, done separately
-            BinaryOp.compute(.add, residualWalk, y, residual, y)
+        if let residualInput, let residualWalk {  // broadcast residual: rare, done separately
+            BinaryOp.compute(.add, residualWalk, y, inputs[residualInput]!.floats, y)
         }
-        let denseResidual = residualWalk == nil ? residual : nil
         Parallel.forEach(total, minimumChunk: max(1, 16384 / max(plane, 1))) { rows in
-            for row in rows {
-                let out = y + row * plane
-                if let bias {
-                    let value = bias[row % channels]
-                    if let denseResidual {
-                        let add = denseResidual + row * plane
-                        for i in 0..<plane { out[i] += value + add[i] }
-                    } else {
-                        for i in 0..<plane { out[i] += value }
-                    }
-                } else if let denseResidual {
+            applyRows(rows, inputs, y, includeResidual: residualWalk == nil)
+        }
+    }
+
+    /// The epilogue of output planes `rows` (image × channel), on the calling thread.
+    func applyRows(_ rows: Range<Int>, _ inputs: [Buffer?], _ y: UnsafeMutablePointer<Float>, includeResidual: Bool = true) {
+        let bias = hasBias ? inputs[2]!.floats : nil
+        let denseResidual = includeResidual ? residualInput.map { inputs[$0]!.floats } : nil
+        for row in rows {
+            let out = y + row * plane
+            if let bias {
+                let value = bias[row % channels]
+                if let denseResidual {
                     let add = denseResidual + row * plane
-                    for i in 0..<plane { out[i] += add[i] }
+                    for i in 0..<plane { out[i] += value + add[i] }
+                } else {
+                    for i in 0..<plane { out[i] += value }
                 }
-                activation.apply(out, count: plane)
+            } else if let denseResidual {
+                let add = denseResidual + row * plane
+                for i in 0..<plane { out[i] += add[i] }
             }
+            activation.apply(out, count: plane)
         }
     }
 }
