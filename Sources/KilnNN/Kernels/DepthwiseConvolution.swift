@@ -27,7 +27,12 @@ struct DepthwiseConvolution: Sendable {
         scratch = try Tensor(zeros: [slots, s.strideW * paddedHeight * phaseWidth])
     }
 
-    func run(input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    /// Convolves every (image, channel) plane; `finished(plane)` runs right after each plane is
+    /// written, on the same thread (the fused epilogue, while the plane is in cache).
+    func run(
+        input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        finished: (Int) -> Void
+    ) {
         let s = shape
         let base = UncheckedSendable(scratch.unsafeBaseAddress.assumingMemoryBound(to: Float.self))
         let (source, filters, target) = (UncheckedSendable(input), UncheckedSendable(weights), UncheckedSendable(output))
@@ -61,6 +66,7 @@ struct DepthwiseConvolution: Sendable {
                         ow += 16
                     }
                 }
+                finished(plane)
             }
         }
         }
