@@ -127,7 +127,7 @@ def main():
     parser.add_argument("suite", choices=sorted(SUITES))
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--runs", type=int, default=10, help="timed runs per case per round (default 10)")
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=10, help="untimed runs per case per round, both engines (default 10: steady state)")
     parser.add_argument("--threads", default="1,2", help="thread counts, one after the other (default 1,2)")
     parser.add_argument("--shapes", help="gemm: MxNxK,... instead of the default shapes")
     parser.add_argument("--no-save", action="store_true", help="print only; write nothing under results/")
