@@ -134,6 +134,27 @@ struct WinogradF43: Sendable {
                 a4 - a2 + 2 * (a3 - a1), a4 - a2 + 2 * (a1 - a3), 4 * a1 - 5 * a3 + a5)
     }
 
+    typealias Six = (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes)
+
+    /// V = Bᵀ d B for 16 tiles at once, given the six rows of their 6×6 inputs (d_i), handing
+    /// element ξ = 6a + b of the result to `store`.
+    @inline(__always)
+    static func transformTiles(_ d: (Six, Six, Six, Six, Six, Six), _ store: (Int, Lanes) -> Void) {
+        // d B on each row, then Bᵀ down each column.
+        let (r0, r1, r2, r3, r4, r5) = (inputTransform(d.0), inputTransform(d.1), inputTransform(d.2),
+                                        inputTransform(d.3), inputTransform(d.4), inputTransform(d.5))
+        @inline(__always) func column(_ b: Int, _ values: Six) {
+            let v = inputTransform(values)
+            store(b, v.0); store(6 + b, v.1); store(12 + b, v.2); store(18 + b, v.3); store(24 + b, v.4); store(30 + b, v.5)
+        }
+        column(0, (r0.0, r1.0, r2.0, r3.0, r4.0, r5.0))
+        column(1, (r0.1, r1.1, r2.1, r3.1, r4.1, r5.1))
+        column(2, (r0.2, r1.2, r2.2, r3.2, r4.2, r5.2))
+        column(3, (r0.3, r1.3, r2.3, r3.3, r4.3, r5.3))
+        column(4, (r0.4, r1.4, r2.4, r3.4, r4.4, r5.4))
+        column(5, (r0.5, r1.5, r2.5, r3.5, r4.5, r5.5))
+    }
+
     /// Aᵀ x for six values.
     @inline(__always)
     static func outputTransform(_ x: (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes)) -> (Lanes, Lanes, Lanes, Lanes) {
@@ -194,21 +215,7 @@ struct WinogradF43: Sendable {
                         for lane in 0..<count { out[lane] = value[lane] }
                     }
                 }
-                @inline(__always) func column(_ j: Int, _ values: (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes)) {
-                    let r = WinogradF43.inputTransform(values)
-                    store(j, r.0); store(6 + j, r.1); store(12 + j, r.2)
-                    store(18 + j, r.3); store(24 + j, r.4); store(30 + j, r.5)
-                }
-                // d B on each tile row (columns combined), then Bᵀ down the columns.
-                let (r0, r1, r2, r3, r4, r5) = (WinogradF43.inputTransform(row(0)), WinogradF43.inputTransform(row(1)),
-                                                WinogradF43.inputTransform(row(2)), WinogradF43.inputTransform(row(3)),
-                                                WinogradF43.inputTransform(row(4)), WinogradF43.inputTransform(row(5)))
-                column(0, (r0.0, r1.0, r2.0, r3.0, r4.0, r5.0))
-                column(1, (r0.1, r1.1, r2.1, r3.1, r4.1, r5.1))
-                column(2, (r0.2, r1.2, r2.2, r3.2, r4.2, r5.2))
-                column(3, (r0.3, r1.3, r2.3, r3.3, r4.3, r5.3))
-                column(4, (r0.4, r1.4, r2.4, r3.4, r4.4, r5.4))
-                column(5, (r0.5, r1.5, r2.5, r3.5, r4.5, r5.5))
+                WinogradF43.transformTiles((row(0), row(1), row(2), row(3), row(4), row(5)), store)
                 tw += count
             }
         }
@@ -250,21 +257,10 @@ struct WinogradF43: Sendable {
                     for lane in 0..<count { out[lane] = value[lane] }
                 }
             }
-            @inline(__always) func column(_ j: Int) -> (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes) {
-                WinogradF43.inputTransform((load(0, j), load(1, j), load(2, j), load(3, j), load(4, j), load(5, j)))
+            @inline(__always) func row(_ i: Int) -> Six {
+                (load(i, 0), load(i, 1), load(i, 2), load(i, 3), load(i, 4), load(i, 5))
             }
-            let (c0, c1, c2, c3, c4, c5) = (column(0), column(1), column(2), column(3), column(4), column(5))
-            @inline(__always) func row(_ i: Int, _ values: (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes)) {
-                let r = WinogradF43.inputTransform(values)
-                store(6 * i, r.0); store(6 * i + 1, r.1); store(6 * i + 2, r.2)
-                store(6 * i + 3, r.3); store(6 * i + 4, r.4); store(6 * i + 5, r.5)
-            }
-            row(0, (c0.0, c1.0, c2.0, c3.0, c4.0, c5.0))
-            row(1, (c0.1, c1.1, c2.1, c3.1, c4.1, c5.1))
-            row(2, (c0.2, c1.2, c2.2, c3.2, c4.2, c5.2))
-            row(3, (c0.3, c1.3, c2.3, c3.3, c4.3, c5.3))
-            row(4, (c0.4, c1.4, c2.4, c3.4, c4.4, c5.4))
-            row(5, (c0.5, c1.5, c2.5, c3.5, c4.5, c5.5))
+            WinogradF43.transformTiles((row(0), row(1), row(2), row(3), row(4), row(5)), store)
             t += count
         }
         }
