@@ -37,7 +37,7 @@ struct WinogradF43: Sendable {
         shape = s
         tilesH = (s.outHeight + 3) / 4
         tilesW = (s.outWidth + 3) / 4
-        imagesPerChunk = max(1, min(s.batch, 4096 / max(tilesH * tilesW, 1)))
+        imagesPerChunk = max(1, min(s.batch, 1024 / max(tilesH * tilesW, 1)))
         let tiles = imagesPerChunk * tilesH * tilesW
         transformedWeights = try WinogradF43.transformWeights(try weights.scalars(as: Float.self), k: s.outChannels, c: s.inChannels)
         var (inputOrigins, inputInside, outputOrigins, outputRows, outputColumns) = ([Int32](), [Bool](), [Int32](), [Int8](), [Int8]())
