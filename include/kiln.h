@@ -145,7 +145,7 @@ kiln_status kiln_model_input_info(const kiln_model *model, size_t index, kiln_te
 kiln_status kiln_model_output_info(const kiln_model *model, size_t index, kiln_tensor *info);
 
 typedef struct kiln_session_options {
-    int32_t num_threads; /* 0: keep the process-wide count (kiln_set_num_threads) */
+    int32_t num_threads; /* 0: keep the thread count in force; N > 0: kiln_set_num_threads(N), process-wide */
 } kiln_session_options;
 
 kiln_session_options kiln_session_default_options(void);

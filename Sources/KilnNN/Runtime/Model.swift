@@ -123,7 +123,8 @@ public final class Model: Sendable {
 
 /// Options of a `Session`.
 public struct SessionOptions: Sendable {
-    /// Threads for Kiln and OpenBLAS; nil keeps the process-wide setting (`Threads.count`).
+    /// Threads for Kiln and OpenBLAS. The count is process-wide (`Threads.setCount`): a value
+    /// here sets it for every session; nil keeps the count in force.
     public var threads: Int?
 
     public init(threads: Int? = nil) { self.threads = threads }
