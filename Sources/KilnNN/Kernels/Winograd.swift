@@ -81,7 +81,9 @@ struct WinogradF43: Sendable {
     }
 
     /// Runs the convolution of all images (without bias or activation: the epilogue adds them).
-    func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) throws {
+    /// `finished(plane)` runs right after output plane `image × K + k` is written, on the same
+    /// thread (the fused epilogue, while the plane is in cache).
+    func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, finished: (Int) -> Void) throws {
         let s = shape
         let v = scratchV.unsafeBaseAddress.assumingMemoryBound(to: Float.self)
         let m = scratchM.unsafeBaseAddress.assumingMemoryBound(to: Float.self)
@@ -114,8 +116,10 @@ struct WinogradF43: Sendable {
             Parallel.forEach(s.outChannels, minimumChunk: 4) { kernels in
                 for k in kernels {
                     for image in 0..<images {
+                        let plane = (first + image) * s.outChannels + k
                         transformOutput(ms.value + k * tiles + image * tilesPerImage, stride: s.outChannels * tiles,
-                                        into: output + ((first + image) * s.outChannels + k) * s.outPlane)
+                                        into: output + plane * s.outPlane)
+                        finished(plane)
                     }
                 }
             }

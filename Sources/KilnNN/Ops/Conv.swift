@@ -75,8 +75,13 @@ struct ConvOp: Operator {
             let winograd = try WinogradF43(shape: shape, weights: weights)
             kernelName = "f32-conv3x3-winograd-f43"
             run = { inputs, outputs in
-                try winograd.run(input: inputs[0]!.floats, output: outputs[0].floats)
-                epilogue.apply(inputs, outputs[0].floats)
+                let y = outputs[0].floats
+                if epilogue.worksPerPlane {
+                    try winograd.run(input: inputs[0]!.floats, output: y) { epilogue.applyRows($0..<($0 + 1), inputs, y) }
+                } else {
+                    try winograd.run(input: inputs[0]!.floats, output: y) { _ in }
+                    epilogue.apply(inputs, y)
+                }
             }
         } else if DirectConvolution.applies(to: shape), let weights {
             let direct = try DirectConvolution(shape: shape, weights: weights)
