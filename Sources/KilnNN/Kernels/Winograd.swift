@@ -141,7 +141,8 @@ struct WinogradF43: Sendable {
     typealias Six = (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes)
 
     /// V = Bᵀ d B for 16 tiles at once, given the six rows of their 6×6 inputs (d_i), handing
-    /// element ξ = 6a + b of the result to `store`.
+    /// element ξ = 6a + b of the result to `store`. (Each caller keeps its own `store`: moving
+    /// the store in here measured 12% slower on 3×3 64@56².)
     @inline(__always)
     static func transformTiles(_ d: (Six, Six, Six, Six, Six, Six), _ store: (Int, Lanes) -> Void) {
         // d B on each row, then Bᵀ down each column.
