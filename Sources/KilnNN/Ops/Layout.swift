@@ -24,7 +24,7 @@ struct ReshapeOp: Operator {
             }
             shape[inferred] = data.count / known
         }
-        guard shape.reduce(1, *) == data.count else {
+        guard try checkedCount(shape, data.dtype, label) == data.count else {
             throw KilnError.shapeMismatch("\(label): cannot reshape \(data.shape) (\(data.count) elements) to \(requested)")
         }
         return aliasStep(ValueType(dtype: data.dtype, shape: shape))

@@ -31,7 +31,13 @@ struct PadOp: Operator {
             before[axis] = pads[i]
             after[axis] = pads[axes.count + i]
         }
-        let shape = (0..<rank).map { data.shape[$0] + before[$0] + after[$0] }
+        let shape = try (0..<rank).map { axis in
+            let (size, overflow) = data.shape[axis].addingReportingOverflow(before[axis] &+ after[axis])
+            guard !overflow, abs(before[axis]) < 1 << 40, abs(after[axis]) < 1 << 40 else {
+                throw KilnError.invalidArgument("\(label): pads \(pads) are out of range")
+            }
+            return size
+        }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw KilnError.shapeMismatch("\(label): pads \(pads) crop \(data.shape) below zero") }
         if mode != .constant {
             for axis in 0..<rank where before[axis] != 0 || after[axis] != 0 {
@@ -43,7 +49,7 @@ struct PadOp: Operator {
         }
         let mode = self.mode, leading = before
         let inputShape = data.shape, inputStrides = rowMajorStrides(data.shape)
-        let count = shape.reduce(1, *)
+        let count = try checkedCount(shape, .float32, label)
         return Step(outputs: [ValueType(dtype: .float32, shape: shape)], kernel: "f32-pad-\(mode.rawValue)") { inputs, outputs in
             let (x, y) = (inputs[0]!.floats, outputs[0].floats)
             var index = [Int](repeating: 0, count: rank)

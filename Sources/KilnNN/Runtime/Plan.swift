@@ -77,6 +77,7 @@ final class Plan: @unchecked Sendable {
         for (node, op) in zip(graph.nodes, operators) {
             let inputs = node.inputs.map { $0.isEmpty ? nil : values[$0] }
             let step = try op.plan(inputs)
+            for output in step.outputs { _ = try checkedCount(output.shape, output.dtype, node.label) }
             for (index, name) in node.outputs.enumerated() where index >= step.outputs.count && !name.isEmpty {
                 throw KilnError.unsupported("\(node.label): output \(index) ('\(name)') is not supported")
             }

@@ -88,3 +88,16 @@ def test_closed_model_raises():
     loaded = kiln.Model(small_cnn())
     loaded.close()
     assert error_of(lambda: loaded.run({"image": np.zeros((1, 3, 32, 32), np.float32)})).code == _ffi.ERR_INVALID_ARGUMENT
+
+
+def test_absurd_shapes_in_a_model_are_errors_not_crashes():
+    for target in ([1 << 40, 1 << 40], [-5, 2], [3, 5]):
+        b = Builder()
+        out = b.node("Reshape", ["x", b.const(np.array(target, np.int64))])
+        with kiln.Model(b.model([("x", F, [2, 3])], [(out, F, None)])) as model:
+            error = error_of(lambda: model.run({"x": np.zeros((2, 3), np.float32)}))
+            assert error.code in (_ffi.ERR_SHAPE_MISMATCH, _ffi.ERR_OUT_OF_MEMORY), error
+    b = Builder()
+    out = b.node("Pad", ["x", b.const(np.array([0, 1 << 45, 0, 0], np.int64))])
+    with kiln.Model(b.model([("x", F, [2, 3])], [(out, F, None)])) as model:
+        assert error_of(lambda: model.run({"x": np.zeros((2, 3), np.float32)})).code in (_ffi.ERR_INVALID_ARGUMENT, _ffi.ERR_OUT_OF_MEMORY)
