@@ -59,7 +59,7 @@ test-c:
 	Tests/c/check_symbols.sh "$(DEBUG_BIN)/libkiln.so"
 
 test-python:
-	KILN_LIBRARY="$(DEBUG_BIN)/libkiln.so" $(PYTHON) -m pytest -q bindings/python/tests
+	KILN_LIBRARY="$(DEBUG_BIN)/libkiln.so" KILN_CLI="$(DEBUG_BIN)/kiln-cli" $(PYTHON) -m pytest -q bindings/python/tests
 
 demo: deps venv release
 	@echo "== kiln info"
