@@ -48,6 +48,25 @@ struct DepthwiseConvolution: Sendable {
                 let out = target.value + plane * s.outPlane
                 for oh in 0..<s.outHeight {
                     var ow = 0
+                    // Four independent accumulators (64 columns) hide the FMA latency of the tap chain.
+                    while ow + 64 <= s.outWidth {
+                        var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+                        let origin = UnsafeRawPointer(phases + oh * s.strideH * phaseWidth + ow)
+                        for tap in 0..<taps {
+                            let p = origin + offsets[tap] * 4
+                            let weight = SIMD16<Float>(repeating: w[tap])
+                            acc.0.addProduct(p.loadUnaligned(as: SIMD16<Float>.self), weight)
+                            acc.1.addProduct(p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), weight)
+                            acc.2.addProduct(p.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), weight)
+                            acc.3.addProduct(p.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), weight)
+                        }
+                        let destination = UnsafeMutableRawPointer(out + oh * s.outWidth + ow)
+                        destination.storeBytes(of: acc.0, as: SIMD16<Float>.self)
+                        destination.storeBytes(of: acc.1, toByteOffset: 64, as: SIMD16<Float>.self)
+                        destination.storeBytes(of: acc.2, toByteOffset: 128, as: SIMD16<Float>.self)
+                        destination.storeBytes(of: acc.3, toByteOffset: 192, as: SIMD16<Float>.self)
+                        ow += 64
+                    }
                     while ow < s.outWidth {
                         var sum = SIMD16<Float>()
                         let origin = phases + oh * s.strideH * phaseWidth + ow

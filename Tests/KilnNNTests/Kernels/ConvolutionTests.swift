@@ -23,6 +23,8 @@ import Testing
         Case(c: 8, k: 8, kernel: 3, stride: 2, pad: 1, dilation: 1, groups: 8, h: 15, w: 14, batch: 1),      // depthwise s2
         Case(c: 4, k: 4, kernel: 5, stride: 1, pad: 2, dilation: 2, groups: 4, h: 9, w: 40, batch: 1),       // depthwise dilated
         Case(c: 2, k: 2, kernel: 3, stride: 1, pad: 0, dilation: 1, groups: 2, h: 5, w: 18, batch: 1),       // depthwise unpadded
+        Case(c: 4, k: 4, kernel: 3, stride: 1, pad: 1, dilation: 1, groups: 4, h: 5, w: 150, batch: 2),      // depthwise, 64-wide blocks
+        Case(c: 3, k: 3, kernel: 5, stride: 2, pad: 2, dilation: 1, groups: 3, h: 6, w: 141, batch: 1),      // depthwise s2, 64-wide
         Case(c: 16, k: 16, kernel: 3, stride: 1, pad: 1, dilation: 1, groups: 1, h: 4, w: 4, batch: 1),      // Winograd, 1 tile
         Case(c: 16, k: 24, kernel: 3, stride: 1, pad: 1, dilation: 1, groups: 1, h: 13, w: 17, batch: 3),    // Winograd, ragged
         Case(c: 17, k: 16, kernel: 3, stride: 1, pad: 0, dilation: 1, groups: 1, h: 66, w: 67, batch: 1),    // Winograd, phases
