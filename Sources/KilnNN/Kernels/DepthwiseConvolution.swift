@@ -67,6 +67,20 @@ struct DepthwiseConvolution: Sendable {
                         destination.storeBytes(of: acc.3, toByteOffset: 192, as: SIMD16<Float>.self)
                         ow += 64
                     }
+                    while ow + 32 <= s.outWidth {
+                        var acc = (SIMD16<Float>(), SIMD16<Float>())
+                        let origin = UnsafeRawPointer(phases + oh * s.strideH * phaseWidth + ow)
+                        for tap in 0..<taps {
+                            let p = origin + offsets[tap] * 4
+                            let weight = SIMD16<Float>(repeating: w[tap])
+                            acc.0.addProduct(p.loadUnaligned(as: SIMD16<Float>.self), weight)
+                            acc.1.addProduct(p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), weight)
+                        }
+                        let destination = UnsafeMutableRawPointer(out + oh * s.outWidth + ow)
+                        destination.storeBytes(of: acc.0, as: SIMD16<Float>.self)
+                        destination.storeBytes(of: acc.1, toByteOffset: 64, as: SIMD16<Float>.self)
+                        ow += 32
+                    }
                     while ow < s.outWidth {
                         var sum = SIMD16<Float>()
                         let origin = phases + oh * s.strideH * phaseWidth + ow
