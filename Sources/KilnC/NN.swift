@@ -174,22 +174,27 @@ private func readInputs(_ handle: SessionHandle, _ inputs: UnsafePointer<kiln_te
     return (shapes, pointers)
 }
 
-private func describeOutputs(_ handle: SessionHandle, _ shapes: [[Int]], _ outputs: UnsafeMutablePointer<kiln_tensor>?, _ count: Int) throws -> [(DType, [Int])] {
+/// The output types for these input shapes, checked against the caller's output count.
+private func outputTypes(_ handle: SessionHandle, _ shapes: [[Int]], _ outputs: UnsafeMutablePointer<kiln_tensor>?, _ count: Int) throws -> [(dtype: DType, shape: [Int])] {
     let types = try handle.session.outputTypes(forInputShapes: shapes)
     guard count == types.count else { throw KilnError.invalidArgument("the model has \(types.count) outputs, num_outputs is \(count)") }
-    guard let outputs else { throw KilnError(.nullPointer, "outputs is NULL") }
+    guard outputs != nil else { throw KilnError(.nullPointer, "outputs is NULL") }
     if let index = types.firstIndex(where: { $0.shape.count > Int(KILN_MAX_RANK) }) {
         throw KilnError.unsupported("output \(index) has rank \(types[index].shape.count), more than KILN_MAX_RANK")
     }
-    return types.map { ($0.dtype, $0.shape) }.enumerated().map { index, type in
+    return types
+}
+
+/// Writes each output's name, dtype, rank and shape into the caller's tensors.
+private func describe(_ handle: SessionHandle, _ types: [(dtype: DType, shape: [Int])], into outputs: UnsafeMutablePointer<kiln_tensor>) {
+    for (index, type) in types.enumerated() {
         outputs[index].name = UnsafePointer(handle.model.outputNames[index])
-        outputs[index].dtype = type.0.rawValue
-        outputs[index].rank = Int32(type.1.count)
+        outputs[index].dtype = type.dtype.rawValue
+        outputs[index].rank = Int32(type.shape.count)
         withUnsafeMutableBytes(of: &outputs[index].shape) { raw in
             let dims = raw.bindMemory(to: Int64.self)
-            for axis in 0..<Int(KILN_MAX_RANK) { dims[axis] = axis < type.1.count ? Int64(type.1[axis]) : 0 }
+            for axis in 0..<Int(KILN_MAX_RANK) { dims[axis] = axis < type.shape.count ? Int64(type.shape[axis]) : 0 }
         }
-        return type
     }
 }
 
@@ -201,7 +206,7 @@ public func kiln_session_output_shapes(
     withStatus {
         let handle = try borrowed(session, SessionHandle.self, "session")
         let (shapes, _) = try readInputs(handle, inputs, inputCount, needData: false)
-        _ = try describeOutputs(handle, shapes, outputs, outputCount)
+        describe(handle, try outputTypes(handle, shapes, outputs, outputCount), into: outputs!)
     }
 }
 
@@ -213,12 +218,9 @@ public func kiln_session_run(
     withStatus {
         let handle = try borrowed(session, SessionHandle.self, "session")
         let (shapes, data) = try readInputs(handle, inputs, inputCount, needData: true)
-        guard let outputs else { throw KilnError(.nullPointer, "outputs is NULL") }
-        guard outputCount == handle.model.model.outputs.count else {
-            throw KilnError.invalidArgument("the model has \(handle.model.model.outputs.count) outputs, num_outputs is \(outputCount)")
-        }
-        // Check the caller's buffers before describing anything into them.
-        let types = try handle.session.outputTypes(forInputShapes: shapes)
+        let types = try outputTypes(handle, shapes, outputs, outputCount)
+        let outputs = outputs!
+        // Check the caller's buffers before writing anything into them.
         let targets = try types.enumerated().map { index, type in
             let needed = type.shape.reduce(1, *) * type.dtype.size
             guard let pointer = outputs[index].data else { throw KilnError(.nullPointer, "outputs[\(index)].data is NULL") }
@@ -228,6 +230,6 @@ public func kiln_session_run(
             return pointer
         }
         try handle.session.run(inputShapes: shapes, inputs: data, outputs: targets)
-        _ = try describeOutputs(handle, shapes, outputs, outputCount)
+        describe(handle, types, into: outputs)
     }
 }
