@@ -97,26 +97,27 @@ public enum ONNXImporter {
         guard shape.allSatisfy({ $0 >= 0 }) else { throw KilnError.format("\(what) has a negative dimension: \(shape)") }
         if proto.dataType == 11 {  // double constants are rare; read them as float32
             let values = proto.hasRawData ? try littleEndian(proto.rawData, as: Double.self, what: what) : proto.doubleData
-            return try Tensor(shape: shape, values: try checkedCount(values.map { Float($0) }, shape, what))
+            return try Tensor(shape: shape, values: try valuesFilling(values.map { Float($0) }, shape, what))
         }
         let dtype = try dtype(forElementType: proto.dataType, of: what)
         if proto.hasRawData {
             switch dtype {
-            case .float32: return try Tensor(shape: shape, values: try checkedCount(littleEndian(proto.rawData, as: Float.self, what: what), shape, what))
-            case .uint8: return try Tensor(shape: shape, values: try checkedCount(Array(proto.rawData), shape, what))
-            case .int32: return try Tensor(shape: shape, values: try checkedCount(littleEndian(proto.rawData, as: Int32.self, what: what), shape, what))
-            case .int64: return try Tensor(shape: shape, values: try checkedCount(littleEndian(proto.rawData, as: Int64.self, what: what), shape, what))
+            case .float32: return try Tensor(shape: shape, values: try valuesFilling(littleEndian(proto.rawData, as: Float.self, what: what), shape, what))
+            case .uint8: return try Tensor(shape: shape, values: try valuesFilling(Array(proto.rawData), shape, what))
+            case .int32: return try Tensor(shape: shape, values: try valuesFilling(littleEndian(proto.rawData, as: Int32.self, what: what), shape, what))
+            case .int64: return try Tensor(shape: shape, values: try valuesFilling(littleEndian(proto.rawData, as: Int64.self, what: what), shape, what))
             }
         }
         switch dtype {
-        case .float32: return try Tensor(shape: shape, values: try checkedCount(proto.floatData, shape, what))
-        case .uint8: return try Tensor(shape: shape, values: try checkedCount(proto.int32Data.map { UInt8(truncatingIfNeeded: $0) }, shape, what))
-        case .int32: return try Tensor(shape: shape, values: try checkedCount(proto.int32Data, shape, what))
-        case .int64: return try Tensor(shape: shape, values: try checkedCount(proto.int64Data, shape, what))
+        case .float32: return try Tensor(shape: shape, values: try valuesFilling(proto.floatData, shape, what))
+        case .uint8: return try Tensor(shape: shape, values: try valuesFilling(proto.int32Data.map { UInt8(truncatingIfNeeded: $0) }, shape, what))
+        case .int32: return try Tensor(shape: shape, values: try valuesFilling(proto.int32Data, shape, what))
+        case .int64: return try Tensor(shape: shape, values: try valuesFilling(proto.int64Data, shape, what))
         }
     }
 
-    private static func checkedCount<T>(_ values: [T], _ shape: [Int], _ what: String) throws -> [T] {
+    /// The values, if there are exactly as many as `shape` holds.
+    private static func valuesFilling<T>(_ values: [T], _ shape: [Int], _ what: String) throws -> [T] {
         let expected = shape.reduce(1, *)
         guard values.count == expected else {
             throw KilnError.format("\(what) of shape \(shape) needs \(expected) values, the file has \(values.count)")

@@ -93,14 +93,7 @@ public final class Model: Sendable {
             }
         }
         // Sizes computed from this shape must not overflow (planning multiplies them freely).
-        var bytes = info.dtype.size
-        for size in shape {
-            let (product, overflow) = bytes.multipliedReportingOverflow(by: size)
-            guard !overflow, product < 1 << 40 else {
-                throw KilnError(.outOfMemory, "input '\(info.name)' of shape \(shape) is too large")
-            }
-            bytes = product
-        }
+        _ = try checkedCount(shape, info.dtype, "input '\(info.name)'")
         return shape
     }
 

@@ -138,12 +138,11 @@ final class Plan: @unchecked Sendable {
             }
             free = merged
         }
-        for info in graph.inputs { allocate(info.name) }
-        for info in graph.inputs where lastUse[info.name] == nil { release(info.name) }
+        // Graph inputs take no arena space: every run points their slots at the caller's data.
         for (index, entry) in scheduled.enumerated() {
             for output in entry.node.outputs where !output.isEmpty && defined[output] == index { allocate(output) }
             let finished = Set(entry.node.inputs.compactMap { root[$0] } + entry.node.outputs.compactMap { root[$0] })
-                .filter { (lastUse[$0] ?? index) == index }
+                .filter { (lastUse[$0] ?? index) == index && offsets[$0] != nil }
             for name in finished.sorted() { release(name) }
         }
 
@@ -159,14 +158,15 @@ final class Plan: @unchecked Sendable {
             return addresses.count - 1
         }
         var slotOf: [String: Int] = [:]
-        for name in values.keys.sorted() where values[name]!.constant == nil || scheduled.contains(where: { $0.node.inputs.contains(name) })
-            || graph.outputs.contains(where: { $0.name == name }) {
+        let readOrReturned = Set(scheduled.flatMap(\.node.inputs)).union(graph.outputs.map(\.name))
+        for name in values.keys.sorted() where values[name]!.constant == nil || readOrReturned.contains(name) {
             if let constant = values[name]!.constant {
                 let dense = (try? constant.contiguous()) ?? constant
                 keep.append(dense)
                 slotOf[name] = slot("constant:" + name) { dense.unsafeBaseAddress }
-            } else if let base = root[name], let offset = offsets[base] {
-                slotOf[name] = slot(base) { arena.unsafeBaseAddress + offset }
+            } else if let base = root[name] {
+                // A graph input (or a view of one) has no arena block until a run points it at data.
+                slotOf[name] = slot(base) { arena.unsafeBaseAddress + (offsets[base] ?? 0) }
             }
         }
         let slots = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: max(addresses.count, 1))
@@ -207,9 +207,7 @@ final class Plan: @unchecked Sendable {
     /// Runs on caller memory: `inputs[i]` holds input i densely (in `inputTypes[i]`; only read),
     /// `outputs[j]` has room for output j and must not overlap an input. Allocates nothing.
     func run(inputs: [UnsafeRawPointer], outputs targets: [UnsafeMutableRawPointer]) throws {
-        for (source, buffer) in zip(inputs, inputBuffers) {
-            buffer.slot.pointee = UnsafeMutableRawPointer(mutating: source)
-        }
+        bind(inputs)
         for (index, target) in targets.enumerated() where outputsWrittenInPlace[index] {
             outputs[index].buffer.slot.pointee = target
         }
@@ -222,10 +220,17 @@ final class Plan: @unchecked Sendable {
         }
     }
 
+    /// Points the graph inputs' slots at the caller's data (read only) for one run.
+    private func bind(_ inputs: [UnsafeRawPointer]) {
+        for (source, buffer) in zip(inputs, inputBuffers) {
+            buffer.slot.pointee = UnsafeMutableRawPointer(mutating: source)
+        }
+    }
+
     /// Runs once, timing each step: (node, kernel, milliseconds), for `kiln bench nn --profile`.
     func profile(_ inputs: [Tensor]) throws -> [(node: String, kernel: String, milliseconds: Double)] {
         let dense = try inputs.map { try $0.contiguous() }
-        for (tensor, buffer) in zip(dense, inputBuffers) { buffer.slot.pointee = tensor.unsafeBaseAddress }
+        bind(dense.map { UnsafeRawPointer($0.unsafeBaseAddress) })
         defer { slots.update(from: homeAddresses, count: homeAddresses.count) }
         return try withExtendedLifetime(dense) { try steps.filter { !$0.step.aliasesFirstInput }.map { scheduled in
             let start = ContinuousClock.now

@@ -117,13 +117,13 @@ struct Inputs {
     }
 }
 
-/// Elements of `shape`, or an error if it is negative, overflows or needs more than 2⁴⁰ bytes
+/// Elements of `shape`, or an error if it is negative, overflows or needs 2⁴⁰ bytes or more
 /// of `dtype` (a model can ask for any shape; planning must not trap on one).
 func checkedCount(_ shape: [Int], _ dtype: DType, _ label: String) throws -> Int {
     var count = 1
     for size in shape {
         let (product, overflow) = count.multipliedReportingOverflow(by: size)
-        guard size >= 0, !overflow, product <= (1 << 40) / dtype.size else {
+        guard size >= 0, !overflow, product < (1 << 40) / dtype.size else {
             throw KilnError(.outOfMemory, "\(label): a tensor of shape \(shape) is too large")
         }
         count = product
