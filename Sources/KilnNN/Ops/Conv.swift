@@ -76,12 +76,7 @@ struct ConvOp: Operator {
             kernelName = "f32-conv3x3-winograd-f43"
             run = { inputs, outputs in
                 let y = outputs[0].floats
-                if epilogue.worksPerPlane {
-                    try winograd.run(input: inputs[0]!.floats, output: y) { epilogue.applyRows($0..<($0 + 1), inputs, y) }
-                } else {
-                    try winograd.run(input: inputs[0]!.floats, output: y) { _ in }
-                    epilogue.apply(inputs, y)
-                }
+                try epilogue.fused(inputs, y) { finished in try winograd.run(input: inputs[0]!.floats, output: y, finished: finished) }
             }
         } else if DirectConvolution.applies(to: shape), let weights {
             let direct = try DirectConvolution(shape: shape, weights: weights)
@@ -95,13 +90,8 @@ struct ConvOp: Operator {
             kernelName = "f32-dwconv\(shape.kernelHeight)x\(shape.kernelWidth)-simd16"
             run = { inputs, outputs in
                 let y = outputs[0].floats
-                if epilogue.worksPerPlane {
-                    depthwise.run(input: inputs[0]!.floats, weights: inputs[1]!.floats, output: y) { plane in
-                        epilogue.applyRows(plane..<(plane + 1), inputs, y)
-                    }
-                } else {
-                    depthwise.run(input: inputs[0]!.floats, weights: inputs[1]!.floats, output: y) { _ in }
-                    epilogue.apply(inputs, y)
+                epilogue.fused(inputs, y) { finished in
+                    depthwise.run(input: inputs[0]!.floats, weights: inputs[1]!.floats, output: y, finished: finished)
                 }
             }
         } else {
@@ -150,8 +140,17 @@ struct Epilogue: Sendable {
         (hasBias ? "+bias" : "") + (residualInput != nil ? "+add" : "") + (activation == .none ? "" : "+\(activation.name)")
     }
 
-    /// Whether `applyRows` can run per plane inside a kernel (while the plane is in cache).
-    var worksPerPlane: Bool { residualWalk == nil }
+    /// Runs a kernel that reports each output plane it finishes, applying the epilogue to that
+    /// plane at once (while it is in cache), or in one pass afterwards when the residual
+    /// broadcasts (it then cannot be applied plane by plane).
+    func fused(_ inputs: [Buffer?], _ y: UnsafeMutablePointer<Float>, _ kernel: (_ finished: (Int) -> Void) throws -> Void) rethrows {
+        if residualWalk == nil {
+            try kernel { plane in applyRows(plane..<(plane + 1), inputs, y) }
+        } else {
+            try kernel { _ in }
+            apply(inputs, y)
+        }
+    }
 
     func apply(_ inputs: [Buffer?], _ y: UnsafeMutablePointer<Float>) {
         let total = inputs[0]!.type.shape[0] * channels
