@@ -15,6 +15,8 @@ let package = Package(
     products: [
         .library(name: "kiln", type: .dynamic, targets: ["KilnC"]),
         .library(name: "KilnCore", targets: ["KilnCore"]),
+        .library(name: "KilnTabular", targets: ["KilnTabular"]),
+        .library(name: "KilnTransform", targets: ["KilnTransform"]),
         .executable(name: "kiln-cli", targets: ["kiln"]),
     ],
     dependencies: [
@@ -43,6 +45,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KilnTabular",
+            dependencies: ["KilnCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KilnTransform",
+            dependencies: ["KilnCore", "KilnTabular", "COpenBLAS"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KilnBenchmarks",
             dependencies: ["KilnCore", "KilnNN"],
             swiftSettings: swiftSettings
@@ -64,6 +76,16 @@ let package = Package(
             name: "KilnCoreTests",
             dependencies: ["KilnCore"],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KilnTabularTests",
+            dependencies: ["KilnTabular"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KilnTransformTests",
+            dependencies: ["KilnTransform"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

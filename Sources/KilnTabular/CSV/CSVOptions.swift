@@ -1,0 +1,56 @@
+import KilnCore
+
+/// What to do with a malformed row: stop with an error naming its line and column (the
+/// default), or skip it and count it in the reader's `CSVReport`.
+public enum BadRowPolicy: String, Sendable {
+    case error
+    case skip
+}
+
+/// How a CSV file is read. The defaults read RFC 4180 files with a header row.
+public struct CSVOptions: Sendable {
+    /// The field separator (one ASCII byte): `,` by default; `;`, `\t` and `|` are common.
+    public var delimiter: UInt8 = UInt8(ascii: ",")
+    public var quote: UInt8 = UInt8(ascii: "\"")
+    /// Whether the first record names the columns; without one they are `column_1`, ...
+    public var hasHeader = true
+    /// Fields equal to one of these (after unquoting) are missing values. `nan` and `inf` are
+    /// not in the list: they are float values.
+    public var missingTokens: [String] = ["", "NA", "N/A", "null", "NULL"]
+    /// Column types that override inference, by column name.
+    public var types: [String: ColumnType] = [:]
+    /// Only these columns are converted (all when nil), in file order.
+    public var columns: [String]? = nil
+    /// How many records of the start of the file type inference looks at.
+    public var inferenceRows = 20_000
+    public var badRows: BadRowPolicy = .error
+    /// The size of the blocks the file is read and parsed in; one block becomes one batch, so
+    /// memory stays near `threads × 3 × blockBytes` whatever the file size.
+    public var blockBytes = 1 << 21
+    /// Blocks parsed at once (default: Kiln's thread count). The result never depends on it.
+    public var threads = 0
+
+    public init() {}
+
+    func validated() throws -> CSVOptions {
+        guard delimiter < 0x80, delimiter != quote, delimiter != 0x0A, delimiter != 0x0D else {
+            throw KilnError.invalidArgument("the CSV delimiter must be one ASCII byte other than the quote and line ends")
+        }
+        guard blockBytes >= 1024, inferenceRows >= 1, threads >= 0 else {
+            throw KilnError.invalidArgument("blockBytes must be at least 1024, inferenceRows and threads positive")
+        }
+        return self
+    }
+}
+
+/// What a reader saw: rows delivered, and rows skipped under `BadRowPolicy.skip`, by reason.
+public struct CSVReport: Sendable, Equatable {
+    public var rows = 0
+    public var skippedRows: [String: Int] = [:]
+    /// The first few skipped rows' messages (line and column), for a log.
+    public var skippedExamples: [String] = []
+
+    public var skippedCount: Int { skippedRows.values.reduce(0, +) }
+
+    public init() {}
+}

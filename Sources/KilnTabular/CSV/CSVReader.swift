@@ -1,0 +1,273 @@
+import KilnCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A streaming CSV reader: the file is read in blocks that end on record boundaries, several
+/// blocks are parsed at once on Kiln's threads, and each block becomes one batch, delivered in
+/// file order. Memory stays bounded by the block size whatever the file size; the batches do
+/// not depend on the thread count.
+///
+/// Column types are inferred from the first `inferenceRows` records (int, then float, then
+/// bool, else string; a column with no value in the sample is a string) unless overridden.
+/// A reader is used from one thread at a time.
+public final class CSVReader {
+    /// The columns the batches have (the selected ones, in file order).
+    public let schema: [Field]
+    /// Every column of the file, with its (inferred or overridden) type.
+    public let fileSchema: [Field]
+    public private(set) var report = CSVReport()
+
+    private let source: ByteSource
+    private let options: CSVOptions
+    private let tokenizer: CSVTokenizer
+    private var parser: CSVBlockParser
+    private let sourceName: String
+    private var pendingBytes: [UInt8] = []
+    private var ready: [Table] = []
+    private var linesBefore = 0
+    private var exhausted = false
+
+    /// Opens `path` and reads its header and type-inference sample.
+    public convenience init(path: String, options: CSVOptions = CSVOptions()) throws {
+        try self.init(source: try FileSource(path: path), name: path, options: options)
+    }
+
+    /// Reads CSV text held in memory.
+    public convenience init(bytes: [UInt8], options: CSVOptions = CSVOptions()) throws {
+        try self.init(source: MemorySource(bytes: bytes), name: "CSV", options: options)
+    }
+
+    private init(source: ByteSource, name: String, options rawOptions: CSVOptions) throws {
+        let options = try rawOptions.validated()
+        self.source = source
+        self.options = options
+        self.sourceName = name
+        let tokenizer = CSVTokenizer(delimiter: options.delimiter, quote: options.quote)
+        self.tokenizer = tokenizer
+
+        // The first block holds the header and the inference sample.
+        var pending: [UInt8] = []
+        var first = try Self.nextBlock(source: source, pending: &pending, tokenizer: tokenizer, size: options.blockBytes) ?? []
+        pendingBytes = pending
+        var names: [String] = []
+        var headerEnd = 0
+        var headerLines = 0
+        var headerProblem: String? = nil
+        first.withUnsafeBufferPointer { block in
+            _ = tokenizer.forEachRecord(block, maxFields: 1 << 16) { fields, count, _, problem in
+                if let problem { headerProblem = problem.rawValue }
+                if count > fields.count { headerProblem = "more than 65536 columns" }
+                names = fields.map { String(decoding: $0.bytes, as: UTF8.self) }
+                return false
+            }
+        }
+        if let headerProblem { throw KilnError.format("\(name): line 1: \(headerProblem)") }
+        guard !names.isEmpty else { throw KilnError.format("\(name): the file is empty (no header or records)") }
+        if options.hasHeader {
+            // Find where the header record ends: parse exactly one record and measure.
+            headerEnd = first.withUnsafeBufferPointer { Self.scanFirstRecordEnd($0.baseAddress!, $0.count, tokenizer: tokenizer) }
+            headerLines = first[..<headerEnd].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            first.removeFirst(headerEnd)
+            names = names.enumerated().map { index, name in name.isEmpty ? "column_\(index + 1)" : name }
+            var seen: [String: Int] = [:]
+            for (index, column) in names.enumerated() {
+                if let earlier = seen[column] {
+                    throw KilnError.format(
+                        "\(name): header: duplicate column name '\(column)' (columns \(earlier + 1) and \(index + 1))")
+                }
+                seen[column] = index
+            }
+        } else {
+            names = (1...names.count).map { "column_\($0)" }
+        }
+        linesBefore = headerLines
+
+        let types = try Self.inferTypes(
+            first, columns: names.count, tokenizer: tokenizer, options: options, names: names)
+        fileSchema = zip(names, types).map { Field(name: $0, type: $1) }
+        let unknown = Set(options.types.keys).subtracting(names).sorted()
+        guard unknown.isEmpty else {
+            throw KilnError(.notFound, "no column \(unknown.map { "'\($0)'" }.joined(separator: ", ")) in \(name) (type override); the file has \(describeFields(fileSchema))")
+        }
+        var selected: [(index: Int, field: Field)]
+        if let wanted = options.columns {
+            let missing = wanted.filter { !names.contains($0) }
+            guard missing.isEmpty else {
+                throw KilnError(.notFound, "no column \(missing.map { "'\($0)'" }.joined(separator: ", ")) in \(name); the file has \(describeFields(fileSchema))")
+            }
+            selected = fileSchema.enumerated().filter { wanted.contains($0.element.name) }.map { ($0.offset, $0.element) }
+        } else {
+            selected = fileSchema.enumerated().map { ($0.offset, $0.element) }
+        }
+        schema = selected.map(\.field)
+        parser = CSVBlockParser(
+            tokenizer: tokenizer, fieldCount: names.count, selected: selected,
+            missing: MissingTokens(options.missingTokens), policy: options.badRows)
+        let sampleLines = first.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        parser.rowsPerByte = first.isEmpty ? 0.01 : Double(sampleLines + 1) / Double(first.count)
+        pendingFirst = first.isEmpty ? nil : first
+    }
+
+    private var pendingFirst: [UInt8]?
+
+    /// The next batch, or nil at the end of the file. Throws on the first malformed row under
+    /// `BadRowPolicy.error`, naming its line and column.
+    public func next() throws -> Table? {
+        while ready.isEmpty {
+            guard !exhausted else { return nil }
+            try parseMoreBlocks()
+        }
+        return ready.removeFirst()
+    }
+
+    /// Reads the whole remaining input into one table.
+    public func readAll() throws -> Table {
+        var batches: [Table] = []
+        while let batch = try next() { batches.append(batch) }
+        if batches.isEmpty {
+            return try Table(columns: schema.map { try ColumnBuilder(type: $0.type, capacity: 0).finish(name: $0.name) })
+        }
+        return try Table.concatenate(batches)
+    }
+
+    /// Reads a whole file.
+    public static func read(path: String, options: CSVOptions = CSVOptions()) throws -> Table {
+        try CSVReader(path: path, options: options).readAll()
+    }
+
+    private func parseMoreBlocks() throws {
+        let threads = options.threads > 0 ? options.threads : Threads.count
+        var blocks: [[UInt8]] = []
+        if let first = pendingFirst {
+            blocks.append(first)
+            pendingFirst = nil
+        }
+        var sourceDone = false
+        while blocks.count < threads {
+            guard let block = try Self.nextBlock(
+                source: source, pending: &pendingBytes, tokenizer: tokenizer, size: options.blockBytes)
+            else {
+                sourceDone = true
+                break
+            }
+            blocks.append(block)
+        }
+        exhausted = sourceDone
+        var results = [BlockResult](repeating: BlockResult(), count: blocks.count)
+        let parser = self.parser
+        results.withUnsafeMutableBufferPointer { output in
+            let output = UncheckedSendable(output)
+            Parallel.forEach(blocks.count, threads: threads) { range in
+                for index in range {
+                    output.value[index] = blocks[index].withUnsafeBufferPointer { parser.parse($0) }
+                }
+            }
+        }
+        for result in results {
+            for issue in result.skipped {
+                report.skippedRows[issue.reason, default: 0] += 1
+                if report.skippedExamples.count < 10 {
+                    report.skippedExamples.append("\(sourceName): line \(linesBefore + issue.line + 1): \(issue.message)")
+                }
+            }
+            if let error = result.error {
+                exhausted = true
+                throw KilnError.format("\(sourceName): line \(linesBefore + error.line + 1): \(error.message)")
+            }
+            linesBefore += result.lines
+            if let batch = result.batch, batch.rowCount > 0 {
+                report.rows += batch.rowCount
+                ready.append(batch)
+            }
+        }
+    }
+
+    /// The next block ending on a record boundary (or the rest of the input), nil at the end.
+    private static func nextBlock(
+        source: ByteSource, pending: inout [UInt8], tokenizer: CSVTokenizer, size: Int
+    ) throws -> [UInt8]? {
+        var buffer = pending
+        pending = []
+        while true {
+            if !source.isAtEnd {
+                try source.read(into: &buffer, count: size)
+            }
+            if source.isAtEnd {
+                return buffer.isEmpty ? nil : buffer
+            }
+            // No boundary means a record longer than the block: read more and scan again.
+            let end = buffer.withUnsafeBufferPointer { tokenizer.lastRecordEnd($0) }
+            if end > 0 {
+                pending = Array(buffer[end...])
+                buffer.removeLast(buffer.count - end)
+                return buffer
+            }
+        }
+    }
+
+    /// The byte just after the first record's line ending (quote-aware).
+    private static func scanFirstRecordEnd(_ base: UnsafePointer<UInt8>, _ count: Int, tokenizer: CSVTokenizer) -> Int {
+        var inQuotes = false
+        var atFieldStart = true
+        var position = 0
+        while position < count {
+            let byte = base[position]
+            if inQuotes {
+                if byte == tokenizer.quote {
+                    if position + 1 < count && base[position + 1] == tokenizer.quote {
+                        position += 2
+                        continue
+                    }
+                    inQuotes = false
+                }
+            } else if byte == 0x0A {
+                return position + 1
+            } else if byte == tokenizer.delimiter {
+                atFieldStart = true
+            } else if byte == tokenizer.quote && atFieldStart {
+                inQuotes = true
+                atFieldStart = false
+            } else {
+                atFieldStart = false
+            }
+            position += 1
+        }
+        return count
+    }
+
+    private static func inferTypes(
+        _ sample: [UInt8], columns: Int, tokenizer: CSVTokenizer, options: CSVOptions, names: [String]
+    ) throws -> [ColumnType] {
+        let missing = MissingTokens(options.missingTokens)
+        var canInt = [Bool](repeating: true, count: columns)
+        var canFloat = canInt
+        var canBool = canInt
+        var sawValue = [Bool](repeating: false, count: columns)
+        var rows = 0
+        sample.withUnsafeBufferPointer { block in
+            _ = tokenizer.forEachRecord(block, maxFields: columns) { fields, count, _, problem in
+                guard problem == nil, count == columns else { return true }
+                for column in 0..<columns {
+                    let text = fields[column].bytes
+                    if missing.contains(text) { continue }
+                    sawValue[column] = true
+                    if canInt[column] && TextNumbers.parseInt(text) == nil { canInt[column] = false }
+                    if canFloat[column] && !canInt[column] && TextNumbers.parseDouble(text) == nil { canFloat[column] = false }
+                    if canBool[column] && TextNumbers.parseBool(text) == nil { canBool[column] = false }
+                }
+                rows += 1
+                return rows < options.inferenceRows
+            }
+        }
+        return (0..<columns).map { column in
+            if let forced = options.types[names[column]] { return forced }
+            guard sawValue[column] else { return .string }
+            if canInt[column] { return .int }
+            if canFloat[column] { return .float }
+            if canBool[column] { return .bool }
+            return .string
+        }
+    }
+}

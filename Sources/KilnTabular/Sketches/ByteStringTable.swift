@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A hash map from byte strings to dense ids `0..<count` in insertion order, without an
+/// allocation per lookup: keys live in one arena, the table is open-addressed on XXH64.
+/// Used to count values (vocabularies, top-k) and to look them up when applying a vocabulary.
+public struct ByteStringTable: Sendable {
+    private var arena: [UInt8] = []
+    private var offsets: [Int] = [0]
+    private var hashes: [UInt64] = []
+    /// Slot → id + 1 (0 = empty).
+    private var slots: [Int32] = [Int32](repeating: 0, count: 16)
+
+    public init() {}
+
+    public var count: Int { hashes.count }
+
+    public func key(_ id: Int) -> String {
+        arena.withUnsafeBufferPointer {
+            String(decoding: UnsafeBufferPointer(rebasing: $0[offsets[id]..<offsets[id + 1]]), as: UTF8.self)
+        }
+    }
+
+    public func withKey<R>(_ id: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try arena.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[offsets[id]..<offsets[id + 1]])) }
+    }
+
+    /// The id of `key`, or nil.
+    @inline(__always)
+    public func find(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
+        find(key, hash: XXHash64.hash(key))
+    }
+
+    @inline(__always)
+    func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let entry = Int(slots[slot])
+            if entry == 0 { return nil }
+            if hashes[entry - 1] == hash && equals(entry - 1, key) { return entry - 1 }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    public func find(_ key: String) -> Int? {
+        var copy = key
+        return copy.withUTF8 { find($0) }
+    }
+
+    /// The id of `key`, inserting it (with the next id) when new.
+    @inline(__always)
+    public mutating func insert(_ key: UnsafeBufferPointer<UInt8>) -> (id: Int, inserted: Bool) {
+        let hash = XXHash64.hash(key)
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let entry = Int(slots[slot])
+            if entry == 0 { break }
+            if hashes[entry - 1] == hash && equals(entry - 1, key) { return (entry - 1, false) }
+            slot = (slot + 1) & mask
+        }
+        let id = hashes.count
+        hashes.append(hash)
+        arena.append(contentsOf: key)
+        offsets.append(arena.count)
+        slots[slot] = Int32(id + 1)
+        if hashes.count * 2 > slots.count { grow() }
+        return (id, true)
+    }
+
+    @discardableResult
+    public mutating func insert(_ key: String) -> (id: Int, inserted: Bool) {
+        var copy = key
+        return copy.withUTF8 { insert($0) }
+    }
+
+    @inline(__always)
+    private func equals(_ id: Int, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
+        let start = offsets[id]
+        let length = offsets[id + 1] - start
+        guard length == key.count else { return false }
+        if length == 0 { return true }
+        return arena.withUnsafeBufferPointer { memcmp($0.baseAddress! + start, key.baseAddress!, length) == 0 }
+    }
+
+    private mutating func grow() {
+        let capacity = slots.count * 2
+        var newSlots = [Int32](repeating: 0, count: capacity)
+        let mask = capacity - 1
+        for (id, hash) in hashes.enumerated() {
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            while newSlots[slot] != 0 { slot = (slot + 1) & mask }
+            newSlots[slot] = Int32(id + 1)
+        }
+        slots = newSlots
+    }
+}

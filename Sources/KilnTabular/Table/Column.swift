@@ -1,0 +1,110 @@
+import KilnCore
+
+import KilnCore
+
+/// A column's values; missing entries hold a placeholder (0, false or "") and are marked in
+/// the column's validity bitmap. NaN in a float column is a value, not a missing entry.
+public enum ColumnValues: Sendable, Equatable {
+    case float([Double])
+    case int([Int64])
+    case bool([Bool])
+    case string(StringArray)
+
+    public var type: ColumnType {
+        switch self {
+        case .float: .float
+        case .int: .int
+        case .bool: .bool
+        case .string: .string
+        }
+    }
+
+    public var count: Int {
+        switch self {
+        case .float(let values): values.count
+        case .int(let values): values.count
+        case .bool(let values): values.count
+        case .string(let values): values.count
+        }
+    }
+}
+
+/// A named, typed column with a validity bitmap (bit set = value present).
+public struct Column: Sendable, Equatable {
+    public var name: String
+    public var values: ColumnValues
+    public var validity: Bitmap
+
+    public init(name: String, values: ColumnValues, validity: Bitmap? = nil) throws {
+        let validity = validity ?? Bitmap(repeating: true, count: values.count)
+        guard validity.count == values.count else {
+            throw KilnError.shapeMismatch(
+                "column '\(name)' has \(values.count) values but a validity bitmap of \(validity.count)")
+        }
+        self.name = name
+        self.values = values
+        self.validity = validity
+    }
+
+    public var type: ColumnType { values.type }
+    public var count: Int { values.count }
+    public var missingCount: Int { count - validity.setCount }
+
+    @inline(__always)
+    public func isValid(_ row: Int) -> Bool { validity[row] }
+
+    /// Float columns as they are; int and bool columns converted; nil for strings.
+    public var doubles: [Double]? {
+        switch values {
+        case .float(let values): values
+        case .int(let values): values.map(Double.init)
+        case .bool(let values): values.map { $0 ? 1 : 0 }
+        case .string: nil
+        }
+    }
+
+    /// Value `row` as text, as the CSV writer prints it ("" when missing).
+    public func text(_ row: Int) -> String {
+        guard validity[row] else { return "" }
+        switch values {
+        case .float(let values): return formatDouble(values[row])
+        case .int(let values): return String(values[row])
+        case .bool(let values): return values[row] ? "true" : "false"
+        case .string(let values): return values[row]
+        }
+    }
+
+    /// Appends another column of the same type.
+    public mutating func append(_ other: Column) throws {
+        switch (values, other.values) {
+        case (.float(var mine), .float(let theirs)):
+            values = .float([])
+            mine.append(contentsOf: theirs)
+            values = .float(mine)
+        case (.int(var mine), .int(let theirs)):
+            values = .int([])
+            mine.append(contentsOf: theirs)
+            values = .int(mine)
+        case (.bool(var mine), .bool(let theirs)):
+            values = .bool([])
+            mine.append(contentsOf: theirs)
+            values = .bool(mine)
+        case (.string(var mine), .string(let theirs)):
+            values = .string(StringArray())
+            mine.append(contentsOf: theirs)
+            values = .string(mine)
+        default:
+            throw KilnError.shapeMismatch(
+                "cannot append a \(other.type.rawValue) column to '\(name)' of type \(type.rawValue)")
+        }
+        validity.append(contentsOf: other.validity)
+    }
+}
+
+/// The shortest text that reads back as the same double ("1.5", "100.0", "1e-07", "nan",
+/// "-inf"): integral values keep their ".0" so that a reader infers a float column again.
+public func formatDouble(_ value: Double) -> String {
+    if value.isNaN { return "nan" }
+    if value.isInfinite { return value < 0 ? "-inf" : "inf" }
+    return String(value)
+}

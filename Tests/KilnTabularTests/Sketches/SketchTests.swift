@@ -1,0 +1,107 @@
+import KilnCore
+import Testing
+
+@testable import KilnTabular
+
+private func encoded<T>(_ encode: (inout BinaryWriter) -> Void, _ decode: (inout BinaryReader) throws -> T) throws -> T {
+    var writer = BinaryWriter()
+    encode(&writer)
+    var reader = BinaryReader(writer.bytes, what: "sketch")
+    return try decode(&reader)
+}
+
+@Suite struct SketchTests {
+    @Test func momentsMergeLikeOnePassAndMatchTwoPassFormulas() throws {
+        var random = Philox(seed: 7).stream(1)
+        let values = (0..<10_001).map { _ in random.nextNormal() * 3 + 1e6 }
+        var whole = Moments()
+        values.forEach { whole.add($0) }
+        var left = Moments()
+        var right = Moments()
+        values[..<3333].forEach { left.add($0) }
+        values[3333...].forEach { right.add($0) }
+        left.merge(try encoded(right.encode, Moments.decode))
+        let mean = values.reduce(0, +) / Double(values.count)
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)
+        for moments in [whole, left] {
+            #expect(moments.count == values.count)
+            #expect(abs(moments.mean - mean) <= 1e-12 * abs(mean))
+            #expect(abs(moments.variance - variance) <= 1e-9 * variance)
+            #expect(moments.min == values.min() && moments.max == values.max())
+        }
+    }
+
+    @Test func quantilesAreExactWhileSmallLikeNumpy() throws {
+        var sketch = QuantileSketch()
+        for value in [5.0, 1, 4, 2, 3] { sketch.add(value) }
+        #expect(sketch.quantiles([0, 0.25, 0.5, 0.9, 1]) == [1, 2, 3, 4.6, 5])
+        #expect(QuantileSketch().quantiles([0.5]) == [])
+    }
+
+    @Test func quantilesStayWithinTheRankBoundWhenLargeAndMerged() throws {
+        var random = Philox(seed: 11).stream(2)
+        let values = (0..<400_000).map { _ in exp(random.nextNormal()) }
+        let sorted = values.sorted()
+        var parts = [QuantileSketch](repeating: QuantileSketch(), count: 4)
+        for (index, value) in values.enumerated() { parts[index % 4].add(value) }
+        var merged = parts[0]
+        for part in parts.dropFirst() { merged.merge(try encoded(part.encode, QuantileSketch.decode)) }
+        #expect(!merged.isExact && merged.count == values.count)
+        let fractions = stride(from: 0.05, through: 0.95, by: 0.05).map { $0 }
+        for (fraction, estimate) in zip(fractions, merged.quantiles(fractions)) {
+            let rank = Double(sorted.lazy.filter { $0 < estimate }.count) / Double(sorted.count)
+            #expect(abs(rank - fraction) <= QuantileSketch.rankErrorBound, "q=\(fraction) rank=\(rank)")
+        }
+    }
+
+    @Test func frequenciesAreExactAndOrderedWhileSmall() throws {
+        var left = FrequencySketch()
+        var right = FrequencySketch()
+        for word in ["b", "a", "c", "a", "b"] { left.add(word) }
+        for word in ["c", "d", "a"] { right.add(word) }
+        left.merge(try encoded(right.encode, FrequencySketch.decode))
+        #expect(left.top().map(\.value) == ["a", "b", "c", "d"])
+        #expect(left.top().map(\.count) == [3, 2, 2, 1])
+        #expect(left.top(2, minimumCount: 1).map(\.value) == ["a", "b"])
+        #expect(left.total == 8 && left.isExact)
+    }
+
+    @Test func frequenciesKeepHeavyHittersBeyondCapacity() throws {
+        var sketch = FrequencySketch(capacity: 64)
+        for index in 0..<20_000 {
+            sketch.add(index % 2 == 0 ? "heavy" : "v\(index)")
+        }
+        let top = sketch.top(1)
+        #expect(top.first?.value == "heavy")
+        #expect(!sketch.isExact && top[0].count >= 10_000 - sketch.errorBound && top[0].count <= 10_000)
+    }
+
+    @Test func distinctCountsAreExactWhenSmallAndCloseWhenLarge() throws {
+        var small = HyperLogLog()
+        for index in 0..<1000 { small.add(hash: XXHash64.hash("k\(index % 300)")) }
+        #expect(small.estimate == 300 && small.isExact)
+        var left = HyperLogLog()
+        var right = HyperLogLog()
+        for index in 0..<100_000 { (index % 2 == 0 ? { left.add(hash: $0) } : { right.add(hash: $0) })(XXHash64.hash("k\(index)")) }
+        left.merge(try encoded(right.encode, HyperLogLog.decode))
+        #expect(abs(Double(left.estimate) - 100_000) < 0.03 * 100_000)
+    }
+
+    @Test func xxhash64MatchesTheReference() {
+        // Values from the xxHash reference implementation (xxhsum / python-xxhash).
+        #expect(XXHash64.hash("") == 0xEF46_DB37_51D8_E999)
+        #expect(XXHash64.hash("a") == 0xD24E_C4F1_A98C_6E5B)
+        #expect(XXHash64.hash("abc") == 0x44BC_2CF5_AD77_0999)
+        #expect(XXHash64.hash("Nobody inspects the spammish repetition") == 0xFBCE_A83C_8A37_8BF1)
+    }
+
+    @Test func corruptSketchesAreFormatErrors() {
+        var reader = BinaryReader([1, 2, 3], what: "quantile sketch")
+        let error = #expect(throws: KilnError.self) { try QuantileSketch.decode(from: &reader) }
+        #expect(error?.code == .format)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
