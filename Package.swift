@@ -67,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnCore", "KilnNN", "KilnBenchmarks",
+                "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

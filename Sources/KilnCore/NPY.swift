@@ -57,9 +57,32 @@ public enum NPY {
 
     public static func encode(_ tensor: Tensor) throws -> [UInt8] {
         let dense = try tensor.contiguous()
-        let shapeText = dense.shape.isEmpty ? "()" : dense.shape.count == 1 ? "(\(dense.shape[0]),)"
-            : "(" + dense.shape.map(String.init).joined(separator: ", ") + ")"
-        var header = "{'descr': '\(descr(for: dense.dtype))', 'fortran_order': False, 'shape': \(shapeText), }"
+        var bytes = header(descr: descr(for: dense.dtype), shape: dense.shape)
+        let dataStart = bytes.count
+        bytes += [UInt8](repeating: 0, count: dense.byteCount)
+        bytes.withUnsafeMutableBytes { target in
+            (target.baseAddress! + dataStart).copyMemory(
+                from: dense.storage.bytes + dense.offset * dense.dtype.size, byteCount: dense.byteCount)
+        }
+        return bytes
+    }
+
+    /// A float64 (`<f8`) array, for results such as transformed tables (tensors are float32).
+    public static func encodeFloat64(_ values: [Double], shape: [Int]) throws -> [UInt8] {
+        guard try elementCount(of: shape, elementSize: 8) == values.count else {
+            throw KilnError.shapeMismatch("\(values.count) values do not fill shape \(shape)")
+        }
+        var bytes = header(descr: "<f8", shape: shape)
+        bytes.reserveCapacity(bytes.count + values.count * 8)
+        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        return bytes
+    }
+
+    /// Magic, version and the padded header dict.
+    private static func header(descr: String, shape: [Int]) -> [UInt8] {
+        let shapeText = shape.isEmpty ? "()" : shape.count == 1 ? "(\(shape[0]),)"
+            : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         let useVersion2 = header.utf8.count + 11 > Int(UInt16.max)
         let prefixLength = useVersion2 ? 12 : 10
         let padding = (64 - (prefixLength + header.utf8.count + 1) % 64) % 64
@@ -69,12 +92,6 @@ public enum NPY {
         bytes += useVersion2 ? (0..<4).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) }
             : [UInt8(length & 0xFF), UInt8(length >> 8)]
         bytes += Array(header.utf8)
-        let dataStart = bytes.count
-        bytes += [UInt8](repeating: 0, count: dense.byteCount)
-        bytes.withUnsafeMutableBytes { target in
-            (target.baseAddress! + dataStart).copyMemory(
-                from: dense.storage.bytes + dense.offset * dense.dtype.size, byteCount: dense.byteCount)
-        }
         return bytes
     }
 

@@ -1,0 +1,287 @@
+import KilnCore
+import KilnTabular
+
+/// Applying a graph. Missing inputs give missing outputs for the numeric mappers, NaN inputs
+/// give NaN (bucketize: missing); categorical mappers (vocabulary, one-hot, hashing) treat a
+/// missing value as an unseen one, so that they always produce a valid index.
+extension TransformGraph {
+    /// Transforms one batch. O(rows × features); vocabulary lookups allocate nothing per row.
+    public func apply(_ batch: Table) throws -> TransformedTable {
+        let conformed = try conform(batch)
+        let outputs = try features.map { try apply($0, conformed) }
+        return TransformedTable(outputs: outputs, rowCount: batch.rowCount)
+    }
+
+    /// Transforms every batch of a CSV reader, `threads` batches at a time, calling `body` with
+    /// each result in file order.
+    public func apply(reader: CSVReader, threads: Int = Threads.count, _ body: (TransformedTable) throws -> Void) throws {
+        var batches: [Table] = []
+        func flush() throws {
+            var results = [Result<TransformedTable, KilnError>](repeating: .failure(KilnError(.internalError, "not run")), count: batches.count)
+            let shared = UncheckedSendable(batches)
+            results.withUnsafeMutableBufferPointer { output in
+                let output = UncheckedSendable(output)
+                Parallel.forEach(shared.value.count, threads: threads) { range in
+                    for index in range {
+                        do {
+                            output.value[index] = .success(try self.apply(shared.value[index]))
+                        } catch let error as KilnError {
+                            output.value[index] = .failure(error)
+                        } catch {
+                            output.value[index] = .failure(KilnError(.internalError, "\(error)"))
+                        }
+                    }
+                }
+            }
+            for result in results { try body(try result.get()) }
+            batches.removeAll()
+        }
+        while let batch = try reader.next() {
+            batches.append(batch)
+            if batches.count == threads { try flush() }
+        }
+        try flush()
+    }
+
+    /// Reads the columns the graph needs, converting ints given as floats (and back, when
+    /// integral) so that a serving request's numbers match the training data's types.
+    func conform(_ batch: Table) throws -> Table {
+        let columns = try inputSchema.map { field -> Column in
+            guard let index = batch.columnIndex(field.name) else {
+                throw KilnError(.notFound, "the transform graph needs column '\(field.name)' (\(field.type.rawValue)); the data has \(describeFields(batch.schema))")
+            }
+            let column = batch.columns[index]
+            if column.type == field.type { return column }
+            switch (field.type, column.values) {
+            case (.float, .int(let values)):
+                return try Column(name: field.name, values: .float(values.map(Double.init)), validity: column.validity)
+            case (.float, .bool(let values)):
+                return try Column(name: field.name, values: .float(values.map { $0 ? 1 : 0 }), validity: column.validity)
+            case (.int, .float(let values)):
+                let converted = try values.enumerated().map { row, value -> Int64 in
+                    guard !column.validity[row] || (value == value.rounded() && abs(value) < 9.2e18) else {
+                        throw KilnError.shapeMismatch("column '\(field.name)' must hold integers (it was int in the analysed data), got \(value) in row \(row)")
+                    }
+                    return column.validity[row] ? Int64(value) : 0
+                }
+                return try Column(name: field.name, values: .int(converted), validity: column.validity)
+            default:
+                throw KilnError.shapeMismatch("column '\(field.name)' is \(column.type.rawValue), but the transform graph was analysed with \(field.type.rawValue)")
+            }
+        }
+        return try Table(columns: columns)
+    }
+
+    private func apply(_ feature: CompiledFeature, _ batch: Table) throws -> OutputColumn {
+        let spec = feature.spec
+        let constants = feature.constants
+        let inputs = try spec.typedInputs.map { try batch.input($0.name, for: spec, kind: $0.kind) }
+        let column = inputs[0]
+        let rows = batch.rowCount
+        let name = spec.output
+
+        func mapNumbers(_ transform: (Int, Double) -> Double) throws -> OutputColumn {
+            var values = [Double](repeating: 0, count: rows)
+            for row in 0..<rows {
+                if let value = column.number(row) { values[row] = transform(row, value) }
+            }
+            return .single(try Column(name: name, values: .float(values), validity: column.validity))
+        }
+        func scales(_ keyColumn: Column?) -> (Int) -> FeatureConstants.Scale {
+            guard let keyColumn else { return { _ in constants.scale } }
+            return { row in
+                keyColumn.withText(row) { key in
+                    guard let key else { return constants.scale }
+                    return constants.perKey[String(decoding: key, as: UTF8.self)] ?? constants.scale
+                }
+            }
+        }
+        func indexColumn(_ index: (Int) -> Int64) throws -> OutputColumn {
+            .single(try Column(name: name, values: .int((0..<rows).map(index))))
+        }
+        func vocabularyIndex(_ row: Int, _ options: VocabularyOptions) -> Int64 {
+            column.withText(row) { text in
+                let bytes = text ?? UnsafeBufferPointer(start: nil, count: 0)
+                if text != nil, let id = feature.lookup!.find(bytes) { return Int64(id) }
+                if options.oovBuckets > 0 {
+                    return Int64(feature.lookup!.count) + Int64(XXHash64.hash(bytes) % UInt64(options.oovBuckets))
+                }
+                return options.defaultValue
+            }
+        }
+
+        switch spec.operation {
+        case .scaleToZScore:
+            let scale = scales(inputs.count > 1 ? inputs[1] : nil)
+            return try mapNumbers { row, x in
+                let s = scale(row)
+                return s.std > 0 ? (x - s.mean) / s.std : x - s.mean
+            }
+        case .scaleTo01:
+            let scale = scales(inputs.count > 1 ? inputs[1] : nil)
+            return try mapNumbers { row, x in
+                let s = scale(row)
+                return s.max > s.min ? (x - s.min) / (s.max - s.min) : x - s.min
+            }
+        case .scaleByMinMax(let low, let high, _):
+            let scale = scales(inputs.count > 1 ? inputs[1] : nil)
+            return try mapNumbers { row, x in
+                let s = scale(row)
+                return s.max > s.min ? low + (x - s.min) / (s.max - s.min) * (high - low) : low + (x - s.min)
+            }
+        case .bucketize, .applyBuckets:
+            var boundaries = constants.boundaries
+            if case .applyBuckets(let given) = spec.operation { boundaries = given }
+            var validity = column.validity
+            var values = [Int64](repeating: 0, count: rows)
+            for row in 0..<rows {
+                guard let x = column.number(row), !x.isNaN else {
+                    validity[row] = false
+                    continue
+                }
+                var low = 0
+                var high = boundaries.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if boundaries[middle] <= x { low = middle + 1 } else { high = middle }
+                }
+                values[row] = Int64(low)
+            }
+            return .single(try Column(name: name, values: .int(values), validity: validity))
+        case .vocabulary(let options), .applyVocabulary(_, let options):
+            return try indexColumn { vocabularyIndex($0, options) }
+        case .oneHot(let options):
+            let width = feature.lookup!.count + options.oovBuckets
+            var sparse = SparseColumn(name: name, width: width)
+            for row in 0..<rows {
+                let index = vocabularyIndex(row, options)
+                if index >= 0 && index < width {
+                    sparse.indices.append(Int32(index))
+                    sparse.values.append(1)
+                }
+                sparse.rowStarts.append(sparse.indices.count)
+            }
+            return .multi(sparse)
+        case .hashStrings(let buckets):
+            return try indexColumn { row in
+                column.withText(row) { Int64(XXHash64.hash($0 ?? UnsafeBufferPointer(start: nil, count: 0)) % UInt64(buckets)) }
+            }
+        case .hashedCross(let buckets):
+            var joined: [UInt8] = []
+            return try indexColumn { row in
+                joined.removeAll(keepingCapacity: true)
+                for (position, input) in inputs.enumerated() {
+                    if position > 0 { joined.append(0x1F) }
+                    input.withText(row) { if let text = $0 { joined.append(contentsOf: text) } }
+                }
+                return Int64(joined.withUnsafeBufferPointer { XXHash64.hash($0) } % UInt64(buckets))
+            }
+        case .bagOfWords(let options), .tfidf(let options):
+            return .multi(termVector(feature, column, rows, options))
+        case .impute:
+            return .single(try impute(column, fill: constants.fill, output: outputSchema.first { $0.name == name }!.type, name: name))
+        case .clip(let low, let high):
+            return try mapNumbers { _, x in
+                var value = x
+                if let low, value < low { value = low }
+                if let high, value > high { value = high }
+                return value
+            }
+        case .log1p:
+            return try mapNumbers { _, x in naturalLogOnePlus(x) }
+        case .pca(let count):
+            var sparse = SparseColumn(name: name, width: count)
+            var centered = [Double](repeating: 0, count: inputs.count)
+            for row in 0..<rows {
+                var complete = true
+                for (position, input) in inputs.enumerated() {
+                    guard let value = input.number(row) else { complete = false; break }
+                    centered[position] = value - constants.componentMean[position]
+                }
+                for component in 0..<count {
+                    var dot = 0.0
+                    if complete {
+                        for position in 0..<inputs.count { dot += centered[position] * constants.components[component][position] }
+                    }
+                    sparse.indices.append(Int32(component))
+                    sparse.values.append(complete ? dot : .nan)
+                }
+                sparse.rowStarts.append(sparse.indices.count)
+            }
+            return .multi(sparse)
+        }
+    }
+
+    private func termVector(_ feature: CompiledFeature, _ column: Column, _ rows: Int, _ options: TextOptions) -> SparseColumn {
+        let tokenizer = Tokenizer(options: options)
+        let lookup = feature.lookup!
+        let idf = feature.constants.idf
+        let isTFIDF = !idf.isEmpty || { if case .tfidf = feature.spec.operation { return true } else { return false } }()
+        var sparse = SparseColumn(name: feature.spec.output, width: lookup.count)
+        var scratch: [UInt8] = []
+        var tokens: [Range<Int>] = []
+        var counts: [Int32: Double] = [:]
+        for row in 0..<rows {
+            counts.removeAll(keepingCapacity: true)
+            column.withText(row) { text in
+                guard let text else { return }
+                tokenizer.forEachTerm(text, scratch: &scratch, tokens: &tokens) { term in
+                    if let id = lookup.find(term) { counts[Int32(id), default: 0] += 1 }
+                }
+            }
+            var entries = counts.sorted { $0.key < $1.key }
+            for index in entries.indices {
+                var value = options.binary ? 1 : entries[index].value
+                if isTFIDF {
+                    if options.sublinearTF { value = 1 + log(value) }
+                    value *= idf[Int(entries[index].key)]
+                }
+                entries[index].value = value
+            }
+            let norm: Double = switch options.norm {
+            case .l2: entries.reduce(0) { $0 + $1.value * $1.value }.squareRoot()
+            case .l1: entries.reduce(0) { $0 + abs($1.value) }
+            case .none: 1
+            }
+            for entry in entries {
+                sparse.indices.append(entry.key)
+                sparse.values.append(norm > 0 ? entry.value / norm : entry.value)
+            }
+            sparse.rowStarts.append(sparse.indices.count)
+        }
+        return sparse
+    }
+
+    private func impute(_ column: Column, fill: JSONValue, output: ColumnType, name: String) throws -> Column {
+        let all = Bitmap(repeating: true, count: column.count)
+        switch output {
+        case .float:
+            let value = fill.doubleValue ?? 0
+            return try Column(name: name, values: .float((0..<column.count).map { column.number($0) ?? value }), validity: all)
+        case .int:
+            guard case .int(var values) = column.values else { break }
+            let value = Int64(fill.intValue ?? 0)
+            for row in 0..<values.count where !column.validity[row] { values[row] = value }
+            return try Column(name: name, values: .int(values), validity: all)
+        case .bool:
+            guard case .bool(var values) = column.values else { break }
+            let value = fill.boolValue ?? false
+            for row in 0..<values.count where !column.validity[row] { values[row] = value }
+            return try Column(name: name, values: .bool(values), validity: all)
+        case .string:
+            guard case .string(let strings) = column.values else { break }
+            let value = fill.stringValue ?? ""
+            var output = StringArray()
+            for row in 0..<strings.count { output.append(column.validity[row] ? strings[row] : value) }
+            return try Column(name: name, values: .string(output), validity: all)
+        }
+        throw KilnError(.internalError, "impute output type mismatch for '\(name)'")
+    }
+}
+
+@inline(__always)
+private func naturalLogOnePlus(_ x: Double) -> Double { log1p(x) }
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,161 @@
+import KilnCore
+import KilnTabular
+
+/// The full-pass statistics one feature needs, accumulated batch by batch and mergeable.
+/// Analyzers skip missing values, and numeric ones also skip NaN and ±infinity.
+struct FeatureAnalyzer: Sendable {
+    let feature: FeatureSpec
+    var moments: Moments? = nil
+    var quantiles: QuantileSketch? = nil
+    var frequencies: FrequencySketch? = nil
+    var terms: TermStatistics? = nil
+    var covariance: Covariance? = nil
+    var perKey: [String: Moments]? = nil
+
+    init(feature: FeatureSpec) {
+        self.feature = feature
+        switch feature.operation {
+        case .scaleToZScore(let key), .scaleTo01(let key), .scaleByMinMax(_, _, let key):
+            moments = Moments()
+            if key != nil { perKey = [:] }
+        case .bucketize: quantiles = QuantileSketch()
+        case .vocabulary, .oneHot: frequencies = FrequencySketch()
+        case .bagOfWords, .tfidf: terms = TermStatistics()
+        case .impute(let strategy, _):
+            switch strategy {
+            case .mean: moments = Moments()
+            case .median: quantiles = QuantileSketch()
+            case .mostFrequent: frequencies = FrequencySketch()
+            case .constant: break
+            }
+        case .pca: covariance = Covariance(dimensions: feature.inputs.count)
+        case .applyBuckets, .applyVocabulary, .hashStrings, .hashedCross, .clip, .log1p: break
+        }
+    }
+
+    /// Whether the feature needs a full pass at all.
+    var analyzes: Bool {
+        moments != nil || quantiles != nil || frequencies != nil || terms != nil || covariance != nil
+    }
+
+    mutating func add(_ batch: Table) throws {
+        guard analyzes else { return }
+        let typed = feature.typedInputs
+        let columns = try typed.prefix(feature.inputs.count).map { try batch.input($0.name, for: feature, kind: $0.kind) }
+        let column = columns[0]
+        let rows = batch.rowCount
+        if moments != nil || quantiles != nil {
+            var moments = self.moments
+            var quantiles = self.quantiles
+            var perKey = self.perKey
+            let keyColumn = try perKeyColumn(batch)
+            for row in 0..<rows {
+                guard let value = column.number(row), value.isFinite else { continue }
+                moments?.add(value)
+                quantiles?.add(value)
+                if perKey != nil, let keyColumn {
+                    keyColumn.withText(row) { key in
+                        guard let key else { return }
+                        perKey![String(decoding: key, as: UTF8.self), default: Moments()].add(value)
+                    }
+                }
+            }
+            self.moments = moments
+            self.quantiles = quantiles
+            self.perKey = perKey
+        }
+        if var frequencies {
+            for row in 0..<rows {
+                column.withText(row) { text in
+                    guard let text else { return }
+                    if column.type == .float, let value = column.number(row), value.isNaN { return }
+                    frequencies.add(text)
+                }
+            }
+            self.frequencies = frequencies
+        }
+        if var terms, let options = feature.operation.textOptions {
+            addTerms(&terms, column, rows, options)
+            self.terms = terms
+        }
+        if var covariance {
+            var row = [Double](repeating: 0, count: columns.count)
+            var delta = row
+            rows: for index in 0..<rows {
+                for (position, input) in columns.enumerated() {
+                    guard let value = input.number(index), value.isFinite else { continue rows }
+                    row[position] = value
+                }
+                covariance.add(row, delta: &delta)
+            }
+            self.covariance = covariance
+        }
+    }
+
+    private func perKeyColumn(_ batch: Table) throws -> Column? {
+        switch feature.operation {
+        case .scaleToZScore(let key?), .scaleTo01(let key?), .scaleByMinMax(_, _, let key?):
+            return try batch.input(key, for: feature, kind: .any)
+        default: return nil
+        }
+    }
+
+    private func addTerms(_ terms: inout TermStatistics, _ column: Column, _ rows: Int, _ options: TextOptions) {
+        let tokenizer = Tokenizer(options: options)
+        var scratch: [UInt8] = []
+        var tokens: [Range<Int>] = []
+        for row in 0..<rows {
+            column.withText(row) { text in
+                if let text {
+                    tokenizer.forEachTerm(text, scratch: &scratch, tokens: &tokens) { terms.add(term: $0) }
+                }
+            }
+            terms.endDocument()
+        }
+    }
+
+    mutating func merge(_ other: FeatureAnalyzer) {
+        if let theirs = other.moments { moments?.merge(theirs) }
+        if let theirs = other.quantiles { quantiles?.merge(theirs) }
+        if let theirs = other.frequencies { frequencies?.merge(theirs) }
+        if let theirs = other.terms { terms?.merge(theirs) }
+        if let theirs = other.covariance { covariance?.merge(theirs) }
+        if let theirs = other.perKey {
+            for (key, value) in theirs { perKey?[key, default: Moments()].merge(value) }
+        }
+    }
+
+    func encode(into writer: inout BinaryWriter) {
+        moments?.encode(into: &writer)
+        quantiles?.encode(into: &writer)
+        frequencies?.encode(into: &writer)
+        terms?.encode(into: &writer)
+        covariance?.encode(into: &writer)
+        if let perKey {
+            writer.write(perKey.count)
+            for key in perKey.keys.sorted() {
+                writer.write(key)
+                perKey[key]!.encode(into: &writer)
+            }
+        }
+    }
+
+    static func decode(feature: FeatureSpec, from reader: inout BinaryReader) throws -> FeatureAnalyzer {
+        var analyzer = FeatureAnalyzer(feature: feature)
+        if analyzer.moments != nil { analyzer.moments = try Moments.decode(from: &reader) }
+        if analyzer.quantiles != nil { analyzer.quantiles = try QuantileSketch.decode(from: &reader) }
+        if analyzer.frequencies != nil { analyzer.frequencies = try FrequencySketch.decode(from: &reader) }
+        if analyzer.terms != nil { analyzer.terms = try TermStatistics.decode(from: &reader) }
+        if analyzer.covariance != nil {
+            analyzer.covariance = try Covariance.decode(from: &reader)
+            guard analyzer.covariance!.dimensions == feature.inputs.count else {
+                throw KilnError.format("a partial analysis does not match its spec")
+            }
+        }
+        if analyzer.perKey != nil {
+            let count = try reader.readCount(elementBytes: 56)
+            for _ in 0..<count { analyzer.perKey![try reader.readString()] = try Moments.decode(from: &reader) }
+        }
+        return analyzer
+    }
+}
