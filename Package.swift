@@ -61,7 +61,7 @@ let package = Package(
         ),
         .target(
             name: "KilnC",
-            dependencies: ["CKilnHeader", "KilnCore", "KilnNN"],
+            dependencies: ["CKilnHeader", "KilnCore", "KilnNN", "KilnTabular", "KilnTransform"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -172,6 +172,102 @@ kiln_status kiln_session_output_shapes(kiln_session *session, const kiln_tensor 
 kiln_status kiln_session_run(kiln_session *session, const kiln_tensor *inputs, size_t num_inputs,
                              kiln_tensor *outputs, size_t num_outputs);
 
+/* ---- Tables: columnar data in and out ----------------------------------------------- */
+
+/* Columns of equal length, each with a name, a type and per-row validity (present/missing).
+ * Built by the caller (kiln_table_add_*) or returned by Kiln (kiln_transform_apply). Mutable:
+ * one thread at a time. */
+typedef struct kiln_table kiln_table;
+
+typedef int32_t kiln_column_type;
+enum { KILN_COLUMN_FLOAT = 1, KILN_COLUMN_INT = 2, KILN_COLUMN_BOOL = 3, KILN_COLUMN_STRING = 4 };
+
+/* An empty table. *out_table is owned: release it with kiln_table_free. */
+kiln_status kiln_table_create(kiln_table **out_table);
+
+/* Releases a table. Accepts NULL. */
+void kiln_table_free(kiln_table *table);
+
+/* Appends a column of `rows` values, copied. `valid` is NULL (every value present) or `rows`
+ * bytes, 0 meaning missing. The first column fixes the row count; a later one with another
+ * count, or a name already used, is KILN_ERR_SHAPE_MISMATCH / KILN_ERR_INVALID_ARGUMENT.
+ * NaN in a float column is a value, not a missing entry. */
+kiln_status kiln_table_add_float(kiln_table *table, const char *name, const double *values, const uint8_t *valid,
+                                 size_t rows);
+kiln_status kiln_table_add_int(kiln_table *table, const char *name, const int64_t *values, const uint8_t *valid,
+                               size_t rows);
+/* Booleans as bytes: 0 is false, anything else true. */
+kiln_status kiln_table_add_bool(kiln_table *table, const char *name, const uint8_t *values, const uint8_t *valid,
+                                size_t rows);
+/* UTF-8 strings: value i is bytes[offsets[i] ... offsets[i + 1]); `offsets` has rows + 1
+ * ascending entries starting at 0. */
+kiln_status kiln_table_add_string(kiln_table *table, const char *name, const char *bytes, const int64_t *offsets,
+                                  const uint8_t *valid, size_t rows);
+
+/* Reads a whole CSV file. options_json may be NULL, or a JSON object with any of
+ * "delimiter" (one character), "types" ({"column": "float"|"int"|"bool"|"string"}),
+ * "missing" (array of tokens), "bad_rows" ("error" or "skip"), "header" (true/false).
+ * Errors: KILN_ERR_IO, KILN_ERR_FORMAT (a malformed row: the message names line and column). */
+kiln_status kiln_table_read_csv(const char *path, const char *options_json, kiln_table **out_table);
+
+kiln_status kiln_table_row_count(const kiln_table *table, size_t *out_rows);
+kiln_status kiln_table_column_count(const kiln_table *table, size_t *out_columns);
+
+/* Column `index`: its name (borrowed, valid while the table lives), type, and width — 1, or
+ * the number of values per row of a multi-valued transform output (one-hot, bag of words,
+ * tf-idf, PCA), which are always KILN_COLUMN_FLOAT. */
+kiln_status kiln_table_column_info(const kiln_table *table, size_t index, const char **out_name,
+                                   kiln_column_type *out_type, size_t *out_width);
+
+/* Copies column `index` into caller buffers: `values` holds rows x width elements (row-major
+ * for multi-valued columns; capacity is its element count), `valid` is NULL or rows bytes
+ * (1 present, 0 missing). A type other than the function's is KILN_ERR_SHAPE_MISMATCH. */
+kiln_status kiln_table_get_float(const kiln_table *table, size_t index, double *values, size_t capacity, uint8_t *valid);
+kiln_status kiln_table_get_int(const kiln_table *table, size_t index, int64_t *values, size_t capacity, uint8_t *valid);
+kiln_status kiln_table_get_bool(const kiln_table *table, size_t index, uint8_t *values, size_t capacity, uint8_t *valid);
+/* Strings: first call with bytes = NULL to get *out_byte_size; then with a buffer of that
+ * capacity, offsets of rows + 1 entries and valid (NULL or rows bytes). */
+kiln_status kiln_table_get_string(const kiln_table *table, size_t index, char *bytes, size_t capacity,
+                                  int64_t *offsets, uint8_t *valid, size_t *out_byte_size);
+
+/* ---- Feature preprocessing (TF-Transform style) ----------------------------------------- */
+
+/* The artifact of an analysis: constants, vocabularies and schemas. Immutable: one graph may
+ * be shared by many threads. */
+typedef struct kiln_transform_graph kiln_transform_graph;
+
+/* Analyses data with a transform spec (JSON text, `{"features": [...]}`) and returns the
+ * graph. From a CSV file (options_json as kiln_table_read_csv; the file is streamed) or from a
+ * table. Errors: KILN_ERR_INVALID_ARGUMENT (the spec: the message names the field; an
+ * all-missing column), KILN_ERR_NOT_FOUND (a column the spec reads is absent: the message lists
+ * the columns there are), KILN_ERR_SHAPE_MISMATCH (a column of the wrong type), KILN_ERR_IO,
+ * KILN_ERR_FORMAT. *out_graph is owned: release it with kiln_transform_graph_free. */
+kiln_status kiln_transform_analyze_csv(const char *spec_json, const char *csv_path, const char *options_json,
+                                       kiln_transform_graph **out_graph);
+kiln_status kiln_transform_analyze_table(const char *spec_json, const kiln_table *table,
+                                         kiln_transform_graph **out_graph);
+
+/* Loads a graph from a JSON file / from JSON text. KILN_ERR_UNSUPPORTED for a newer format. */
+kiln_status kiln_transform_graph_load(const char *path, kiln_transform_graph **out_graph);
+kiln_status kiln_transform_graph_load_json(const char *json, kiln_transform_graph **out_graph);
+
+/* Releases a graph. Accepts NULL. */
+void kiln_transform_graph_free(kiln_transform_graph *graph);
+
+/* The graph as JSON text ("format": "kiln.transform_graph/1"). *out_json is owned: kiln_free. */
+kiln_status kiln_transform_graph_to_json(const kiln_transform_graph *graph, char **out_json);
+
+/* The output schema: the number of outputs, and output `index`'s name (borrowed, valid while
+ * the graph lives), type and width (as kiln_table_column_info). Thread-safe. */
+kiln_status kiln_transform_output_count(const kiln_transform_graph *graph, size_t *out_count);
+kiln_status kiln_transform_output_info(const kiln_transform_graph *graph, size_t index, const char **out_name,
+                                       kiln_column_type *out_type, size_t *out_width);
+
+/* Applies the graph to a table holding (at least) its input columns; *out_table gets one
+ * column per output, in order. Ints given as floats are accepted when integral. Thread-safe
+ * for one graph. *out_table is owned: kiln_table_free. */
+kiln_status kiln_transform_apply(const kiln_transform_graph *graph, const kiln_table *input, kiln_table **out_table);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,11 +31,6 @@ final class SessionHandle {
     }
 }
 
-private func retained<T: AnyObject>(_ object: T) -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(object).toOpaque()) }
-private func borrowed<T: AnyObject>(_ pointer: OpaquePointer?, _ type: T.Type, _ what: String) throws -> T {
-    guard let pointer else { throw KilnError(.nullPointer, "\(what) is NULL") }
-    return Unmanaged<T>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
-}
 
 private func loadModel(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ load: () throws -> Model) -> Int32 {
     out?.pointee = nil

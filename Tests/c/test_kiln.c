@@ -269,12 +269,120 @@ static void test_model(const char *path) {
     kiln_model_free(NULL);
 }
 
+/* Tables and transforms: build columns, analyze, apply, read back, and every bad input. */
+static void test_transform(void) {
+    kiln_table *table = NULL;
+    CHECK_STATUS(kiln_table_create(&table), KILN_OK);
+    const double age[6] = {63, 37, 41, 56, 57, 62};
+    const int64_t hr[6] = {150, 187, 172, 0, 163, 95};
+    const uint8_t hr_valid[6] = {1, 1, 1, 0, 1, 1};
+    const char pain_bytes[] = "typicalatypicaltypicaltypicalasymptomaticnon-anginal";
+    const int64_t pain_offsets[7] = {0, 7, 15, 22, 29, 41, 52};
+    CHECK_STATUS(kiln_table_add_float(table, "age", age, NULL, 6), KILN_OK);
+    CHECK_STATUS(kiln_table_add_int(table, "max HR", hr, hr_valid, 6), KILN_OK);
+    CHECK_STATUS(kiln_table_add_string(table, "chest pain", pain_bytes, pain_offsets, NULL, 6), KILN_OK);
+    /* Bad columns: wrong length, duplicate name, NULLs, offsets out of order. */
+    CHECK_STATUS(kiln_table_add_float(table, "short", age, NULL, 5), KILN_ERR_SHAPE_MISMATCH);
+    CHECK_STATUS(kiln_table_add_float(table, "age", age, NULL, 6), KILN_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kiln_table_add_float(table, NULL, age, NULL, 6), KILN_ERR_NULL_POINTER);
+    CHECK_STATUS(kiln_table_add_float(table, "x", NULL, NULL, 6), KILN_ERR_NULL_POINTER);
+    CHECK_STATUS(kiln_table_add_float(NULL, "x", age, NULL, 6), KILN_ERR_NULL_POINTER);
+    const int64_t bad_offsets[7] = {0, 7, 3, 22, 29, 41, 52};
+    CHECK_STATUS(kiln_table_add_string(table, "bad", pain_bytes, bad_offsets, NULL, 6), KILN_ERR_INVALID_ARGUMENT);
+    size_t count = 0;
+    CHECK_STATUS(kiln_table_column_count(table, &count), KILN_OK);
+    CHECK(count == 3);
+
+    const char *spec =
+        "{\"features\": ["
+        "{\"output\": \"age_z\", \"op\": \"scale_to_z_score\", \"input\": \"age\"},"
+        "{\"output\": \"hr_bucket\", \"op\": \"bucketize\", \"input\": \"max HR\", \"num_buckets\": 4},"
+        "{\"output\": \"cp\", \"op\": \"one_hot\", \"input\": \"chest pain\", \"top_k\": 2}]}";
+    kiln_transform_graph *graph = NULL;
+    CHECK_STATUS(kiln_transform_analyze_table(spec, table, &graph), KILN_OK);
+    size_t outputs = 0;
+    CHECK_STATUS(kiln_transform_output_count(graph, &outputs), KILN_OK);
+    CHECK(outputs == 3);
+    const char *name = NULL;
+    kiln_column_type type = 0;
+    size_t width = 0;
+    CHECK_STATUS(kiln_transform_output_info(graph, 2, &name, &type, &width), KILN_OK);
+    CHECK(name != NULL && strcmp(name, "cp") == 0 && type == KILN_COLUMN_FLOAT && width == 2);
+    CHECK_STATUS(kiln_transform_output_info(graph, 3, &name, &type, &width), KILN_ERR_INVALID_ARGUMENT);
+    CHECK(name == NULL);
+
+    kiln_table *result = NULL;
+    CHECK_STATUS(kiln_transform_apply(graph, table, &result), KILN_OK);
+    double z[6];
+    CHECK_STATUS(kiln_table_get_float(result, 0, z, 6, NULL), KILN_OK);
+    double mean = 0, variance = 0;
+    for (int i = 0; i < 6; i++) mean += age[i] / 6;
+    for (int i = 0; i < 6; i++) variance += (age[i] - mean) * (age[i] - mean) / 6;
+    CHECK(fabs(z[0] - (63 - mean) / sqrt(variance)) < 1e-12);
+    int64_t buckets[6];
+    uint8_t valid[6];
+    CHECK_STATUS(kiln_table_get_int(result, 1, buckets, 6, valid), KILN_OK);
+    CHECK(buckets[0] == 1 && buckets[1] == 3 && buckets[5] == 0 && valid[3] == 0 && valid[0] == 1);
+    double onehot[12];
+    CHECK_STATUS(kiln_table_get_float(result, 2, onehot, 12, NULL), KILN_OK);
+    /* Vocabulary: "typical" (3), then "asymptomatic" (ties by bytes); "atypical" is unseen. */
+    CHECK(onehot[0] == 1 && onehot[1] == 0 && onehot[2] == 0 && onehot[3] == 0 && onehot[8] == 0 && onehot[9] == 1);
+    CHECK_STATUS(kiln_table_get_float(result, 2, onehot, 11, NULL), KILN_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kiln_table_get_int(result, 0, buckets, 6, NULL), KILN_ERR_SHAPE_MISMATCH);
+    CHECK_STATUS(kiln_table_get_float(result, 9, z, 6, NULL), KILN_ERR_INVALID_ARGUMENT);
+
+    /* The graph round-trips through JSON text. */
+    char *json = NULL;
+    CHECK_STATUS(kiln_transform_graph_to_json(graph, &json), KILN_OK);
+    CHECK(json != NULL && strstr(json, "\"format\": \"kiln.transform_graph/1\"") != NULL);
+    kiln_transform_graph *again = NULL;
+    CHECK_STATUS(kiln_transform_graph_load_json(json, &again), KILN_OK);
+    kiln_free(json);
+    kiln_table *result2 = NULL;
+    CHECK_STATUS(kiln_transform_apply(again, table, &result2), KILN_OK);
+    double z2[6];
+    CHECK_STATUS(kiln_table_get_float(result2, 0, z2, 6, NULL), KILN_OK);
+    CHECK(memcmp(z, z2, sizeof z) == 0);
+
+    /* Bad specs and data. */
+    kiln_transform_graph *bad = NULL;
+    CHECK_STATUS(kiln_transform_analyze_table("{\"features\": [{\"output\": \"a\", \"op\": \"nope\", \"input\": \"age\"}]}", table, &bad),
+                 KILN_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(kiln_last_error(), "features[0].op") != NULL && bad == NULL);
+    CHECK_STATUS(kiln_transform_analyze_table("{\"features\": [{\"output\": \"a\", \"op\": \"log1p\", \"input\": \"agee\"}]}", table, &bad),
+                 KILN_ERR_NOT_FOUND);
+    CHECK(strstr(kiln_last_error(), "'age' (float)") != NULL);
+    CHECK_STATUS(kiln_transform_analyze_table("{not json", table, &bad), KILN_ERR_FORMAT);
+    CHECK_STATUS(kiln_transform_analyze_table(NULL, table, &bad), KILN_ERR_NULL_POINTER);
+    CHECK_STATUS(kiln_transform_graph_load_json("{\"format\": \"kiln.transform_graph/9\"}", &bad), KILN_ERR_UNSUPPORTED);
+    CHECK_STATUS(kiln_transform_graph_load("/nonexistent/graph.json", &bad), KILN_ERR_IO);
+    CHECK_STATUS(kiln_transform_analyze_csv(spec, "/nonexistent.csv", NULL, &bad), KILN_ERR_IO);
+    CHECK_STATUS(kiln_transform_analyze_csv(spec, "/nonexistent.csv", "{\"delimiter\": 5}", &bad), KILN_ERR_INVALID_ARGUMENT);
+    kiln_table *partial = NULL;
+    CHECK_STATUS(kiln_table_create(&partial), KILN_OK);
+    CHECK_STATUS(kiln_table_add_float(partial, "age", age, NULL, 6), KILN_OK);
+    kiln_table *none = NULL;
+    CHECK_STATUS(kiln_transform_apply(graph, partial, &none), KILN_ERR_NOT_FOUND);
+    CHECK(none == NULL);
+    CHECK_STATUS(kiln_transform_apply(NULL, partial, &none), KILN_ERR_NULL_POINTER);
+
+    kiln_table_free(partial);
+    kiln_table_free(result);
+    kiln_table_free(result2);
+    kiln_table_free(table);
+    kiln_table_free(NULL);
+    kiln_transform_graph_free(graph);
+    kiln_transform_graph_free(again);
+    kiln_transform_graph_free(NULL);
+}
+
 int main(int argc, char **argv) {
     test_versions();
     test_status_strings();
     test_threads_and_info();
     test_sgemm_values();
     test_sgemm_bad_input();
+    test_transform();
     if (argc > 1) {
         test_model(argv[1]);
     } else {

@@ -54,3 +54,45 @@ public struct CSVReport: Sendable, Equatable {
 
     public init() {}
 }
+
+extension CSVOptions {
+    /// Options from JSON: `{"delimiter": ";", "types": {"age": "float"}, "missing": ["", "?"],
+    /// "bad_rows": "skip", "header": false}`; every key optional, unknown keys are errors.
+    public init(json: JSONValue) throws {
+        self.init()
+        guard let members = json.objectMembers else {
+            throw KilnError.invalidArgument("CSV options: expected a JSON object, got \(json.kindName)")
+        }
+        for (key, value) in members {
+            func bad(_ expected: String) -> KilnError {
+                KilnError.invalidArgument("CSV options.\(key): expected \(expected), got \(value.text)")
+            }
+            switch key {
+            case "delimiter":
+                guard let text = value.stringValue, text.utf8.count == 1, let byte = text.utf8.first, byte < 0x80 else {
+                    throw bad("one ASCII character")
+                }
+                delimiter = byte
+            case "types":
+                guard let entries = value.objectMembers else { throw bad("an object of column types") }
+                for (name, type) in entries {
+                    guard let typeName = type.stringValue else { throw bad("type names") }
+                    types[name] = try ColumnType(name: typeName)
+                }
+            case "missing":
+                guard let tokens = value.arrayValue?.compactMap(\.stringValue), tokens.count == value.arrayValue?.count else {
+                    throw bad("an array of strings")
+                }
+                missingTokens = tokens
+            case "bad_rows":
+                guard let policy = value.stringValue.flatMap(BadRowPolicy.init(rawValue:)) else { throw bad("\"error\" or \"skip\"") }
+                badRows = policy
+            case "header":
+                guard let flag = value.boolValue else { throw bad("true or false") }
+                hasHeader = flag
+            default:
+                throw KilnError.invalidArgument("CSV options: unknown key '\(key)' (known: delimiter, types, missing, bad_rows, header)")
+            }
+        }
+    }
+}
