@@ -2,7 +2,8 @@ import KilnCore
 import KilnTabular
 
 /// Applying a graph. Missing inputs give missing outputs for the numeric mappers, NaN inputs
-/// give NaN (bucketize: missing); categorical mappers (vocabulary, one-hot, hashing) treat a
+/// give NaN (bucketize: missing; impute fills NaN as it fills missing values, as scikit-learn's
+/// SimpleImputer does); categorical mappers (vocabulary, one-hot, hashing) treat a
 /// missing value as an unseen one, so that they always produce a valid index.
 extension TransformGraph {
     /// Transforms one batch. O(rows × features); vocabulary lookups allocate nothing per row.
@@ -257,7 +258,10 @@ extension TransformGraph {
         switch output {
         case .float:
             let value = fill.doubleValue ?? 0
-            return try Column(name: name, values: .float((0..<column.count).map { column.number($0) ?? value }), validity: all)
+            return try Column(name: name, values: .float((0..<column.count).map { row in
+                guard let present = column.number(row), !present.isNaN else { return value }
+                return present
+            }), validity: all)
         case .int:
             guard case .int(var values) = column.values else { break }
             let value = Int64(fill.intValue ?? 0)

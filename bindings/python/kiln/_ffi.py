@@ -115,6 +115,41 @@ _declare("kiln_session_output_shapes", _status, _handle, ctypes.POINTER(Tensor),
 _declare("kiln_session_run", _status, _handle, ctypes.POINTER(Tensor), ctypes.c_size_t,
          ctypes.POINTER(Tensor), ctypes.c_size_t)
 
+COLUMN_FLOAT = 1
+COLUMN_INT = 2
+COLUMN_BOOL = 3
+COLUMN_STRING = 4
+
+_u8_p = ctypes.c_void_p
+_declare("kiln_table_create", _status, ctypes.POINTER(_handle))
+_declare("kiln_table_free", None, _handle)
+_declare("kiln_table_add_float", _status, _handle, ctypes.c_char_p, ctypes.c_void_p, _u8_p, ctypes.c_size_t)
+_declare("kiln_table_add_int", _status, _handle, ctypes.c_char_p, ctypes.c_void_p, _u8_p, ctypes.c_size_t)
+_declare("kiln_table_add_bool", _status, _handle, ctypes.c_char_p, ctypes.c_void_p, _u8_p, ctypes.c_size_t)
+_declare("kiln_table_add_string", _status, _handle, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, _u8_p,
+         ctypes.c_size_t)
+_declare("kiln_table_read_csv", _status, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(_handle))
+_declare("kiln_table_row_count", _status, _handle, ctypes.POINTER(ctypes.c_size_t))
+_declare("kiln_table_column_count", _status, _handle, ctypes.POINTER(ctypes.c_size_t))
+_declare("kiln_table_column_info", _status, _handle, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char_p),
+         ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_size_t))
+_declare("kiln_table_get_float", _status, _handle, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, _u8_p)
+_declare("kiln_table_get_int", _status, _handle, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, _u8_p)
+_declare("kiln_table_get_bool", _status, _handle, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, _u8_p)
+_declare("kiln_table_get_string", _status, _handle, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t,
+         ctypes.c_void_p, _u8_p, ctypes.POINTER(ctypes.c_size_t))
+_declare("kiln_transform_analyze_csv", _status, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+         ctypes.POINTER(_handle))
+_declare("kiln_transform_analyze_table", _status, ctypes.c_char_p, _handle, ctypes.POINTER(_handle))
+_declare("kiln_transform_graph_load", _status, ctypes.c_char_p, ctypes.POINTER(_handle))
+_declare("kiln_transform_graph_load_json", _status, ctypes.c_char_p, ctypes.POINTER(_handle))
+_declare("kiln_transform_graph_free", None, _handle)
+_declare("kiln_transform_graph_to_json", _status, _handle, ctypes.POINTER(ctypes.c_void_p))
+_declare("kiln_transform_output_count", _status, _handle, ctypes.POINTER(ctypes.c_size_t))
+_declare("kiln_transform_output_info", _status, _handle, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char_p),
+         ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_size_t))
+_declare("kiln_transform_apply", _status, _handle, _handle, ctypes.POINTER(_handle))
+
 if lib.kiln_abi_version() != ABI_VERSION:
     raise ImportError(
         f"{library_path} has C ABI version {lib.kiln_abi_version()}, this binding needs {ABI_VERSION}: "

@@ -69,3 +69,65 @@ def test_bench_json_lines():
     nn = json.loads(kiln_cli("bench", "nn", MODEL, "--batch", 2, "--threads", 1, "--runs", 3, "--warmup", 1, "--json").stdout)
     assert nn["runs"] == 3 and nn["batch"] == 2 and nn["images_per_s"] > 0 and nn["threads"] == 1
     assert {"best_ms", "median_ms", "kernel", "samples_ms"} <= set(nn)
+
+
+TRANSFORM_SPEC = {"features": [
+    {"output": "age_z", "op": "scale_to_z_score", "input": "age"},
+    {"output": "wage_01", "op": "scale_to_0_1", "input": "wage"},
+    {"output": "age_bucket", "op": "bucketize", "input": "age", "num_buckets": 4},
+    {"output": "edu_id", "op": "compute_and_apply_vocabulary", "input": "education", "top_k": 3, "num_oov_buckets": 1},
+    {"output": "words", "op": "tfidf", "input": "jobclass", "vocab_size": 1000},
+]}
+WAGES = ROOT / "examples" / "data" / "wage_islr.csv"
+
+
+def test_transform_analyze_apply_and_merge(tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(TRANSFORM_SPEC))
+    kiln_cli("transform", "analyze", "--spec", spec, WAGES, "-o", tmp_path / "graph.json", "--partial-out", tmp_path / "all.bin")
+    graph = json.loads((tmp_path / "graph.json").read_text())
+    assert graph["format"] == "kiln.transform_graph/1" and graph["rows_analyzed"] == 3000
+    kiln_cli("transform", "apply", tmp_path / "graph.json", WAGES, "-o", tmp_path / "out.csv")
+    header = (tmp_path / "out.csv").read_text().splitlines()[0]
+    assert header == "age_z,wage_01,age_bucket,edu_id,words_0,words_1"
+    kiln_cli("transform", "apply", tmp_path / "graph.json", WAGES, "-o", tmp_path / "out.npy")
+    matrix = np.load(tmp_path / "out.npy")
+    assert matrix.shape == (3000, 6) and matrix.dtype == np.float64
+    library = kiln.transform.TransformGraph.load(tmp_path / "graph.json").apply(
+        {k: v for k, v in kiln.read_csv(WAGES).items() if k in ("age", "wage", "education", "jobclass")})
+    np.testing.assert_array_equal(matrix[:, 0], library["age_z"])
+    # Two halves analysed separately and merged give the graph of the whole file.
+    lines = WAGES.read_text().splitlines(keepends=True)
+    (tmp_path / "a.csv").write_text("".join(lines[:1200]))
+    (tmp_path / "b.csv").write_text(lines[0] + "".join(lines[1200:]))
+    for part in "ab":
+        kiln_cli("transform", "analyze", "--spec", spec, tmp_path / f"{part}.csv", "-o", tmp_path / f"{part}.json",
+                 "--partial-out", tmp_path / f"{part}.bin")
+    kiln_cli("transform", "merge", tmp_path / "a.bin", tmp_path / "b.bin", "-o", tmp_path / "merged.json")
+    merged = json.loads((tmp_path / "merged.json").read_text())
+    assert merged["rows_analyzed"] == 3000
+    for mine, whole in zip(merged["features"], graph["features"]):
+        for key in ("vocabulary", "boundaries", "idf", "min", "max"):
+            assert mine.get(key) == whole.get(key), key
+        for key in ("mean", "std"):
+            if key in whole:
+                assert abs(mine[key] - whole[key]) <= 1e-12 * abs(whole[key])
+
+
+def test_transform_errors_are_one_line_and_non_zero(tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"features": [{"output": "x", "op": "bucketize", "input": "age"}]}))
+    result = kiln_cli("transform", "analyze", "--spec", spec, WAGES, "-o", tmp_path / "g.json", check=False)
+    assert result.returncode != 0 and "features[0].num_buckets" in result.stderr
+    spec.write_text(json.dumps({"features": [{"output": "x", "op": "log1p", "input": "agee"}]}))
+    result = kiln_cli("transform", "analyze", "--spec", spec, WAGES, "-o", tmp_path / "g.json", check=False)
+    assert result.returncode != 0 and "'age' (int)" in result.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("age\n1\n2,3\n")
+    spec.write_text(json.dumps({"features": [{"output": "x", "op": "log1p", "input": "age"}]}))
+    result = kiln_cli("transform", "analyze", "--spec", spec, bad, "-o", tmp_path / "g.json", check=False)
+    assert result.returncode != 0 and "line 3: expected 1 fields, found 2" in result.stderr
+    result = kiln_cli("transform", "analyze", "--spec", spec, bad, "-o", tmp_path / "g.json", "--bad-rows", "skip")
+    assert "skipped 1 malformed rows" in result.stderr
+    result = kiln_cli("transform", "merge", tmp_path / "g.json", "-o", tmp_path / "m.json", check=False)
+    assert result.returncode != 0 and "partial transform analysis" in result.stderr
