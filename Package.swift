@@ -56,7 +56,7 @@ let package = Package(
         ),
         .target(
             name: "KilnBenchmarks",
-            dependencies: ["KilnCore", "KilnNN"],
+            dependencies: ["KilnCore", "KilnNN", "KilnTabular", "KilnTransform"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -1,33 +1,6 @@
 import KilnCore
 import KilnTabular
 
-extension Column {
-    /// Value `row` as a double, nil when missing or a string.
-    @inline(__always)
-    func number(_ row: Int) -> Double? {
-        guard validity[row] else { return nil }
-        switch values {
-        case .float(let values): return values[row]
-        case .int(let values): return Double(values[row])
-        case .bool(let values): return values[row] ? 1 : 0
-        case .string: return nil
-        }
-    }
-
-    /// Calls `body` with value `row` as text bytes (strings as they are, numbers as the CSV
-    /// writer prints them), or with nil when it is missing.
-    @inline(__always)
-    func withText<R>(_ row: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
-        guard validity[row] else { return body(nil) }
-        switch values {
-        case .string(let strings): return strings.withValue(row) { body($0) }
-        default:
-            var text = self.text(row)
-            return text.withUTF8 { body($0) }
-        }
-    }
-}
-
 /// Which column types an operation accepts.
 enum InputKind {
     case numeric, text, any

@@ -1,11 +1,12 @@
 import ArgumentParser
 import KilnBenchmarks
 import KilnCore
+import KilnTransform
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time Kiln's kernels; `benchmarks/run` compares them with the peers.",
-        subcommands: [Gemm.self, NNModel.self])
+        subcommands: [Gemm.self, NNModel.self, TransformBench.self])
 }
 
 /// Options every benchmark suite takes.
@@ -88,6 +89,49 @@ extension Bench {
                 return
             }
             options.report([try NNSuite.run(modelPath: model, batch: batch, runs: options.runs, warmup: options.warmup)])
+        }
+    }
+}
+
+extension Bench {
+    struct TransformBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "transform",
+            abstract: "CSV parsing (MB/s) and analyze + transform (rows/s, CPU s, peak MB) on the seeded benchmark table.")
+
+        @Option(help: "Rows of the generated table (ignored with --csv).") var rows = 1_000_000
+        @Option(help: "Benchmark this CSV file instead of generating one.") var csv: String?
+        @Option(help: "Only write the generated table here (and the spec beside it, .spec.json), then stop.") var writeCsv: String?
+        @Option(help: "Cases to run: csv_read, analyze_transform (comma-separated; default both).") var cases = "csv_read,analyze_transform"
+        @OptionGroup var options: BenchOptions
+
+        func run() throws {
+            try options.threadOptions.apply()
+            if let writeCsv {
+                let bytes = try TabularData.write(rows: rows, to: writeCsv)
+                try FileIO.write(Array(TabularData.transformSpec.utf8), to: writeCsv + ".spec.json")
+                print("wrote \(rows) rows (\(bytes / 1_000_000) MB) to \(writeCsv) and its spec to \(writeCsv).spec.json")
+                return
+            }
+            var path = csv ?? ""
+            if csv == nil {
+                path = "/tmp/kiln-bench-transform-\(rows).csv"
+                if (try? FileIO.read(path + ".done")) == nil {
+                    try TabularData.write(rows: rows, to: path)
+                    try FileIO.write([], to: path + ".done")
+                }
+            }
+            var results: [BenchmarkResult] = []
+            for name in cases.split(separator: ",") {
+                switch name {
+                case "csv_read": results.append(try TransformSuite.csvRead(path: path, runs: options.runs, warmup: options.warmup))
+                case "analyze_transform":
+                    results.append(try TransformSuite.analyzeTransform(
+                        path: path, spec: TabularData.transformSpec, runs: options.runs, warmup: options.warmup))
+                default: throw ValidationError("unknown case '\(name)' (csv_read, analyze_transform)")
+                }
+            }
+            options.report(results)
         }
     }
 }

@@ -101,6 +101,33 @@ public struct Column: Sendable, Equatable {
     }
 }
 
+extension Column {
+    /// Value `row` as a double, nil when missing or a string.
+    @inline(__always)
+    public func number(_ row: Int) -> Double? {
+        guard validity[row] else { return nil }
+        switch values {
+        case .float(let values): return values[row]
+        case .int(let values): return Double(values[row])
+        case .bool(let values): return values[row] ? 1 : 0
+        case .string: return nil
+        }
+    }
+
+    /// Calls `body` with value `row` as text bytes (strings as they are, numbers as the CSV
+    /// writer prints them), or with nil when it is missing.
+    @inline(__always)
+    public func withText<R>(_ row: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        guard validity[row] else { return body(nil) }
+        switch values {
+        case .string(let strings): return strings.withValue(row) { body($0) }
+        default:
+            var text = self.text(row)
+            return text.withUTF8 { body($0) }
+        }
+    }
+}
+
 /// The shortest text that reads back as the same double ("1.5", "100.0", "1e-07", "nan",
 /// "-inf"): integral values keep their ".0" so that a reader infers a float column again.
 public func formatDouble(_ value: Double) -> String {
