@@ -13,7 +13,8 @@ struct BlockResult {
     var error: BlockIssue? = nil
 }
 
-/// Converts one block of records into a batch of typed columns.
+/// Converts one block of records into a batch of typed columns: the block is tokenized in one
+/// pass, then each selected column is converted in its own tight loop over the records.
 struct CSVBlockParser {
     let tokenizer: CSVTokenizer
     /// The number of fields every record must have.
@@ -22,54 +23,138 @@ struct CSVBlockParser {
     let selected: [(index: Int, field: Field)]
     let missing: MissingTokens
     let policy: BadRowPolicy
-    /// Records expected per byte of block, to size the columns once.
+    /// Records expected per byte of block, to size the buffers once.
     var rowsPerByte = 0.01
 
     func parse(_ block: UnsafeBufferPointer<UInt8>) -> BlockResult {
         var result = BlockResult()
-        let capacity = Int(Double(block.count) * rowsPerByte) + 16
-        let builders = selected.map { ColumnBuilder(type: $0.field.type, capacity: capacity) }
-        var rows = 0
-        result.lines = tokenizer.forEachRecord(block, maxFields: fieldCount) { fields, count, line, problem in
-            var issue: BlockIssue? = nil
-            if let problem {
-                issue = BlockIssue(line: line, reason: problem.rawValue, message: "\(problem.rawValue) in field \(count)")
+        let tokens = tokenizer.tokenize(
+            block, expectedRecords: Int(Double(block.count) * rowsPerByte * 1.1) + 16, fieldsPerRecord: fieldCount)
+        result.lines = tokens.lines
+        var issues: [(record: Int, issue: BlockIssue)] = []
+        var rows: [Int32] = []
+        rows.reserveCapacity(tokens.recordCount)
+        for record in 0..<tokens.recordCount {
+            let line = Int(tokens.recordLine[record])
+            let count = tokens.fieldCount(record)
+            if let problem = RecordProblem(rawValue: tokens.recordProblem[record]), problem != .none {
+                issues.append((record, BlockIssue(line: line, reason: problem.reason, message: "\(problem.reason) in field \(count)")))
             } else if count != fieldCount {
-                issue = BlockIssue(
-                    line: line, reason: "wrong field count", message: "expected \(fieldCount) fields, found \(count)")
+                issues.append((record, BlockIssue(line: line, reason: "wrong field count", message: "expected \(fieldCount) fields, found \(count)")))
             } else {
-                for (position, column) in selected.enumerated() {
-                    let text = fields[column.index].bytes
-                    if missing.contains(text) {
-                        builders[position].appendMissing()
-                    } else if !builders[position].append(text) {
-                        for builder in builders[..<position] { builder.truncate(to: rows) }
-                        issue = BlockIssue(
-                            line: line, reason: "unparsable value",
-                            message: "column \(column.index + 1) ('\(column.field.name)'): cannot read '\(preview(text))' as \(column.field.type.rawValue)")
-                        break
-                    }
+                rows.append(Int32(record))
+            }
+            if policy == .error && !issues.isEmpty { break }
+        }
+        var columns: [Column] = []
+        var failedRows = Set<Int>()
+        for column in selected {
+            let (converted, failures) = convert(tokens, rows, column.index, column.field, stopAtFirstFailure: policy == .error)
+            for position in failures {
+                let record = Int(rows[position])
+                failedRows.insert(position)
+                let text = tokens.field(record, column.index)
+                issues.append((record, BlockIssue(
+                    line: Int(tokens.recordLine[record]), reason: "unparsable value",
+                    message: "column \(column.index + 1) ('\(column.field.name)'): cannot read '\(preview(text))' as \(column.field.type.rawValue)")))
+            }
+            columns.append(converted)
+        }
+        if policy == .error {
+            if let first = issues.min(by: { $0.record < $1.record }) { result.error = first.issue }
+            if result.error != nil { return result }
+        } else {
+            var seen = Set<Int>()
+            for entry in issues.sorted(by: { $0.record < $1.record }) where seen.insert(entry.record).inserted {
+                result.skipped.append(entry.issue)
+            }
+            if !failedRows.isEmpty {
+                let keep = (0..<rows.count).map { !failedRows.contains($0) }
+                do { columns = try columns.map { try $0.filtered(keep) } } catch {
+                    result.error = BlockIssue(line: 0, reason: "internal", message: "\(error)")
+                    return result
                 }
             }
-            guard let issue else {
-                rows += 1
-                return true
-            }
-            if policy == .error {
-                result.error = issue
-                return false
-            }
-            result.skipped.append(issue)
-            return true
         }
-        if result.error == nil {
-            do {
-                result.batch = try Table(columns: zip(builders, selected).map { try $0.finish(name: $1.field.name) })
-            } catch {
-                result.error = BlockIssue(line: 0, reason: "internal", message: "\(error)")
-            }
+        do {
+            result.batch = try Table(columns: columns)
+        } catch {
+            result.error = BlockIssue(line: 0, reason: "internal", message: "\(error)")
         }
         return result
+    }
+
+    /// Converts field `fieldIndex` of the given records; returns the column and the positions
+    /// (in `rows`) whose text does not parse as the type.
+    private func convert(
+        _ tokens: TokenTable, _ rows: [Int32], _ fieldIndex: Int, _ field: Field, stopAtFirstFailure: Bool
+    ) -> (Column, [Int]) {
+        let count = rows.count
+        var words = [UInt64](repeating: 0, count: (count + 63) / 64)
+        var failures: [Int] = []
+        let missing = self.missing
+        func validity() -> Bitmap { Bitmap(words: words, count: count) }
+        @inline(__always) func markValid(_ position: Int) { words[position >> 6] |= 1 << UInt64(position & 63) }
+        let values: ColumnValues
+        switch field.type {
+        case .float:
+            var output = [Double](repeating: 0, count: count)
+            for position in 0..<count {
+                let text = tokens.field(Int(rows[position]), fieldIndex)
+                if missing.contains(text) { continue }
+                guard let value = TextNumbers.parseDouble(text) else {
+                    failures.append(position)
+                    if stopAtFirstFailure { break } else { continue }
+                }
+                output[position] = value
+                markValid(position)
+            }
+            values = .float(output)
+        case .int:
+            var output = [Int64](repeating: 0, count: count)
+            for position in 0..<count {
+                let text = tokens.field(Int(rows[position]), fieldIndex)
+                if missing.contains(text) { continue }
+                guard let value = TextNumbers.parseInt(text) else {
+                    failures.append(position)
+                    if stopAtFirstFailure { break } else { continue }
+                }
+                output[position] = value
+                markValid(position)
+            }
+            values = .int(output)
+        case .bool:
+            var output = [Bool](repeating: false, count: count)
+            for position in 0..<count {
+                let text = tokens.field(Int(rows[position]), fieldIndex)
+                if missing.contains(text) { continue }
+                guard let value = TextNumbers.parseBool(text) else {
+                    failures.append(position)
+                    if stopAtFirstFailure { break } else { continue }
+                }
+                output[position] = value
+                markValid(position)
+            }
+            values = .bool(output)
+        case .string:
+            var total = 0
+            for position in 0..<count { total += tokens.field(Int(rows[position]), fieldIndex).count }
+            var strings = StringArray()
+            strings.reserveCapacity(values: count, bytes: total)
+            for position in 0..<count {
+                let text = tokens.field(Int(rows[position]), fieldIndex)
+                if missing.contains(text) {
+                    strings.appendEmpty()
+                } else {
+                    strings.append(text)
+                    markValid(position)
+                }
+            }
+            values = .string(strings)
+        }
+        // A column stopped early (error policy) is discarded by the caller.
+        let column = (try? Column(name: field.name, values: values, validity: validity()))!
+        return (column, failures)
     }
 }
 

@@ -55,19 +55,18 @@ public final class CSVReader {
         var headerEnd = 0
         var headerLines = 0
         var headerProblem: String? = nil
-        first.withUnsafeBufferPointer { block in
-            _ = tokenizer.forEachRecord(block, maxFields: 1 << 16) { fields, count, _, problem in
-                if let problem { headerProblem = problem.rawValue }
-                if count > fields.count { headerProblem = "more than 65536 columns" }
-                names = fields.map { String(decoding: $0.bytes, as: UTF8.self) }
-                return false
-            }
+        let firstRecordEnd = first.withUnsafeBufferPointer { Self.scanFirstRecordEnd($0.baseAddress!, $0.count, tokenizer: tokenizer) }
+        first[..<firstRecordEnd].withUnsafeBufferPointer { record in
+            let tokens = tokenizer.tokenize(record, expectedRecords: 1, fieldsPerRecord: 64)
+            guard tokens.recordCount > 0 else { return }
+            if let problem = RecordProblem(rawValue: tokens.recordProblem[0]), problem != .none { headerProblem = problem.reason }
+            names = tokens.fields(0).map { String(decoding: $0, as: UTF8.self) }
         }
         if let headerProblem { throw KilnError.format("\(name): line 1: \(headerProblem)") }
         guard !names.isEmpty else { throw KilnError.format("\(name): the file is empty (no header or records)") }
         if options.hasHeader {
             // Find where the header record ends: parse exactly one record and measure.
-            headerEnd = first.withUnsafeBufferPointer { Self.scanFirstRecordEnd($0.baseAddress!, $0.count, tokenizer: tokenizer) }
+            headerEnd = firstRecordEnd
             headerLines = first[..<headerEnd].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             first.removeFirst(headerEnd)
             names = names.enumerated().map { index, name in name.isEmpty ? "column_\(index + 1)" : name }
@@ -127,7 +126,15 @@ public final class CSVReader {
         var batches: [Table] = []
         while let batch = try next() { batches.append(batch) }
         if batches.isEmpty {
-            return try Table(columns: schema.map { try ColumnBuilder(type: $0.type, capacity: 0).finish(name: $0.name) })
+            return try Table(columns: schema.map { field in
+                let values: ColumnValues = switch field.type {
+                case .float: .float([])
+                case .int: .int([])
+                case .bool: .bool([])
+                case .string: .string(StringArray())
+                }
+                return try Column(name: field.name, values: values)
+            })
         }
         return try Table.concatenate(batches)
     }
@@ -245,20 +252,18 @@ public final class CSVReader {
         var canFloat = canInt
         var canBool = canInt
         var sawValue = [Bool](repeating: false, count: columns)
-        var rows = 0
         sample.withUnsafeBufferPointer { block in
-            _ = tokenizer.forEachRecord(block, maxFields: columns) { fields, count, _, problem in
-                guard problem == nil, count == columns else { return true }
+            let tokens = tokenizer.tokenize(block, expectedRecords: 1024, fieldsPerRecord: columns)
+            for record in 0..<min(tokens.recordCount, options.inferenceRows) {
+                guard tokens.recordProblem[record] == 0, tokens.fieldCount(record) == columns else { continue }
                 for column in 0..<columns {
-                    let text = fields[column].bytes
+                    let text = tokens.field(record, column)
                     if missing.contains(text) { continue }
                     sawValue[column] = true
                     if canInt[column] && TextNumbers.parseInt(text) == nil { canInt[column] = false }
                     if canFloat[column] && !canInt[column] && TextNumbers.parseDouble(text) == nil { canFloat[column] = false }
                     if canBool[column] && TextNumbers.parseBool(text) == nil { canBool[column] = false }
                 }
-                rows += 1
-                return rows < options.inferenceRows
             }
         }
         return (0..<columns).map { column in

@@ -1,18 +1,6 @@
-/// One field of a record: bytes in the block, or (when it was quoted) in the tokenizer's
-/// scratch buffer, unescaped.
-struct FieldSpan {
-    var start: UnsafePointer<UInt8>
-    var count: Int
-
-    @inline(__always)
-    var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: start, count: count) }
-}
-
-/// Why a record is malformed at the tokenizer level.
-enum RecordProblem: String {
-    case unterminatedQuote = "unterminated quoted field"
-    case textAfterQuote = "text after a closing quote"
-}
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Splits a block of CSV bytes (starting at a record boundary) into records and fields,
 /// following RFC 4180: fields may be quoted, `""` inside quotes is a quote, quoted fields may
@@ -22,40 +10,39 @@ struct CSVTokenizer {
     let delimiter: UInt8
     let quote: UInt8
 
-    /// Calls `body` per record with its fields (up to `maxFields` stored; `fieldCount` counts
-    /// them all), the record's first line (0-based within the block) and a problem if the
-    /// record is malformed. `body` returns false to stop. Returns the number of line feeds
-    /// consumed.
-    @discardableResult
-    func forEachRecord(
-        _ block: UnsafeBufferPointer<UInt8>, maxFields: Int,
-        _ body: (_ fields: UnsafeBufferPointer<FieldSpan>, _ fieldCount: Int, _ line: Int, _ problem: RecordProblem?) -> Bool
-    ) -> Int {
-        guard let base = block.baseAddress, block.count > 0 else { return 0 }
+    /// Tokenizes a whole block into a `TokenTable`: one pass, no allocation per field.
+    /// Quoted fields are unescaped into the table's text after the block's bytes.
+    func tokenize(_ block: UnsafeBufferPointer<UInt8>, expectedRecords: Int, fieldsPerRecord: Int) -> TokenTable {
+        let table = TokenTable(block: block, expectedRecords: expectedRecords, fieldsPerRecord: fieldsPerRecord)
+        let base = UnsafePointer(table.text)
+        let scratch = table.text
         let count = block.count
-        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
-        defer { scratch.deallocate() }
-        let fields = UnsafeMutablePointer<FieldSpan>.allocate(capacity: max(maxFields, 1))
-        defer { fields.deallocate() }
         let newline = UInt8(ascii: "\n")
         let carriageReturn = UInt8(ascii: "\r")
+        let delimiter = self.delimiter
+        let quote = self.quote
+        var starts = table.fieldStarts
+        var lengths = table.fieldLengths
+        var firstField = table.recordFirstField
+        var recordLine = table.recordLine
+        var recordProblem = table.recordProblem
+        var scratchUsed = count
         var position = 0
         var line = 0
-        records: while position < count {
-            let recordLine = line
-            if base[position] == newline {
+        while position < count {
+            let recordStartLine = line
+            let first = base[position]
+            if first == newline {
                 position += 1
                 line += 1
                 continue
             }
-            if base[position] == carriageReturn && position + 1 < count && base[position + 1] == newline {
+            if first == carriageReturn && position + 1 < count && base[position + 1] == newline {
                 position += 2
                 line += 1
                 continue
             }
-            var fieldCount = 0
-            var scratchUsed = 0
-            var problem: RecordProblem? = nil
+            var problem = RecordProblem.none
             fieldLoop: while true {
                 if position < count && base[position] == quote {
                     position += 1
@@ -79,10 +66,8 @@ struct CSVTokenizer {
                         scratchUsed += 1
                         position += 1
                     }
-                    if fieldCount < maxFields {
-                        fields[fieldCount] = FieldSpan(start: scratch + outStart, count: scratchUsed - outStart)
-                    }
-                    fieldCount += 1
+                    starts.append(Int32(outStart))
+                    lengths.append(Int32(scratchUsed - outStart))
                     guard closed else {
                         problem = .unterminatedQuote
                         break fieldLoop
@@ -119,10 +104,8 @@ struct CSVTokenizer {
                     }
                     var end = position
                     if end > start && base[end - 1] == carriageReturn { end -= 1 }
-                    if fieldCount < maxFields {
-                        fields[fieldCount] = FieldSpan(start: base + start, count: end - start)
-                    }
-                    fieldCount += 1
+                    starts.append(Int32(start))
+                    lengths.append(Int32(end - start))
                     if position < count && base[position] == delimiter {
                         position += 1
                         continue fieldLoop
@@ -134,15 +117,22 @@ struct CSVTokenizer {
                     break fieldLoop
                 }
             }
-            let stored = UnsafeBufferPointer(start: fields, count: min(fieldCount, maxFields))
-            if !body(stored, fieldCount, recordLine, problem) { break records }
+            firstField.append(Int32(starts.count))
+            recordLine.append(Int32(recordStartLine))
+            recordProblem.append(problem.rawValue)
         }
-        return line
+        table.fieldStarts = starts
+        table.fieldLengths = lengths
+        table.recordFirstField = firstField
+        table.recordLine = recordLine
+        table.recordProblem = recordProblem
+        table.lines = line
+        return table
     }
 
     /// The end of the last complete record in `block` (which starts at a record boundary), or
     /// 0 when it holds none. A quote only opens a quoted field at the start of a field, as in
-    /// `forEachRecord`, so both always agree on where records end.
+    /// `tokenize`, so both always agree on where records end.
     func lastRecordEnd(_ block: UnsafeBufferPointer<UInt8>) -> Int {
         guard let base = block.baseAddress, block.count > 0 else { return 0 }
         let newline = UInt8(ascii: "\n")
@@ -182,7 +172,3 @@ struct CSVTokenizer {
         return lastEnd
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -5,7 +5,8 @@ import Glibc
 /// Parsing of numbers and booleans from field bytes, exact and allocation-free on the common
 /// path: a decimal with at most 19 significant digits whose value and power of ten are exactly
 /// representable is computed with one correctly rounded multiply or divide (Clinger's fast
-/// path); anything else goes to the C library's `strtod`, which rounds correctly too.
+/// path), else with Eisel and Lemire's algorithm; what neither settles (more than 19 digits,
+/// rare halfway cases) goes to the C library's `strtod`, which rounds correctly too.
 /// Spaces around the text are ignored. `nan`, `inf` and `infinity` (any case, signed) are
 /// floats; `true`/`false` (any case) are booleans.
 public enum TextNumbers {
@@ -125,6 +126,7 @@ public enum TextNumbers {
             value = exponent < 0 ? value / exactPowersOfTen[-exponent] : value * exactPowersOfTen[exponent]
             return negative ? -value : value
         }
+        if !truncated, let value = EiselLemire.convert(mantissa, exponent, negative: negative) { return value }
         return slowParse(text)
     }
 

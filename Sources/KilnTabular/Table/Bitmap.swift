@@ -8,6 +8,13 @@ public struct Bitmap: Sendable, Equatable {
         count = 0
     }
 
+    /// Bits packed 64 per word, least significant first; bits past `count` must be zero.
+    public init(words: [UInt64], count: Int) {
+        precondition(words.count == (count + 63) / 64)
+        self.words = words
+        self.count = count
+    }
+
     public init(repeating value: Bool, count: Int) {
         words = [UInt64](repeating: value ? ~0 : 0, count: (count + 63) / 64)
         self.count = count

@@ -74,6 +74,22 @@ public struct Column: Sendable, Equatable {
         }
     }
 
+    /// The rows whose `keep` flag is set, in order.
+    public func filtered(_ keep: [Bool]) throws -> Column {
+        func pick<T>(_ values: [T]) -> [T] { zip(values, keep).compactMap { $1 ? $0 : nil } }
+        var validity = Bitmap()
+        for row in 0..<count where keep[row] { validity.append(self.validity[row]) }
+        switch values {
+        case .float(let values): return try Column(name: name, values: .float(pick(values)), validity: validity)
+        case .int(let values): return try Column(name: name, values: .int(pick(values)), validity: validity)
+        case .bool(let values): return try Column(name: name, values: .bool(pick(values)), validity: validity)
+        case .string(let values):
+            var strings = StringArray()
+            for row in 0..<count where keep[row] { values.withValue(row) { strings.append($0) } }
+            return try Column(name: name, values: .string(strings), validity: validity)
+        }
+    }
+
     /// Appends another column of the same type.
     public mutating func append(_ other: Column) throws {
         switch (values, other.values) {

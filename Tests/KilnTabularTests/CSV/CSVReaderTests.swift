@@ -60,6 +60,18 @@ private func read(_ text: String, _ configure: (inout CSVOptions) -> Void = { _ 
         }
     }
 
+    @Test func longMantissasAndExtremeExponentsMatchStrtod() throws {
+        var random = Philox(seed: 4).stream(9)
+        for _ in 0..<50_000 {
+            let digits = 1 + Int(random.next() % 19)
+            var text = ""
+            for index in 0..<digits { text += String(index == 0 ? 1 + random.next() % 9 : random.next() % 10) }
+            text += "e\(Int(random.next() % 660) - 345)"
+            let parsed = Array(text.utf8).withUnsafeBufferPointer { TextNumbers.parseDouble($0) }
+            #expect(parsed?.bitPattern == Double(text)?.bitPattern, "\(text)")
+        }
+    }
+
     @Test func reportsMalformedRowsWithLineAndColumn() throws {
         let wrongCount = #expect(throws: KilnError.self) { try read("a,b\n1,2\n3\n") }
         #expect(wrongCount?.message == "CSV: line 3: expected 2 fields, found 1")

@@ -1,0 +1,100 @@
+/// A growable array of trivial values without per-append uniqueness checks, for the
+/// tokenizer's hot loop. Owned by a `TokenTable`, which frees it.
+struct RawBuffer<Element> {
+    private(set) var pointer: UnsafeMutablePointer<Element>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 16)
+        pointer = .allocate(capacity: self.capacity)
+    }
+
+    @inline(__always)
+    mutating func append(_ value: Element) {
+        if count == capacity { grow() }
+        pointer[count] = value
+        count += 1
+    }
+
+    @inline(__always)
+    subscript(index: Int) -> Element { pointer[index] }
+
+    mutating func removeAll() { count = 0 }
+
+    private mutating func grow() {
+        let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
+        bigger.moveInitialize(from: pointer, count: count)
+        pointer.deallocate()
+        pointer = bigger
+        capacity *= 2
+    }
+
+    func free() { pointer.deallocate() }
+}
+
+/// The fields of one block: the block's bytes (followed by room for unescaped quoted fields),
+/// where every field starts and how long it is, and per record its first field, its first
+/// line (0-based in the block) and any tokenizer-level problem.
+final class TokenTable {
+    let text: UnsafeMutablePointer<UInt8>
+    let blockCount: Int
+    var fieldStarts: RawBuffer<Int32>
+    var fieldLengths: RawBuffer<Int32>
+    var recordFirstField: RawBuffer<Int32>
+    var recordLine: RawBuffer<Int32>
+    var recordProblem: RawBuffer<UInt8>
+    var lines = 0
+
+    init(block: UnsafeBufferPointer<UInt8>, expectedRecords: Int, fieldsPerRecord: Int) {
+        blockCount = block.count
+        text = .allocate(capacity: max(2 * block.count, 1))
+        if let base = block.baseAddress { text.initialize(from: base, count: block.count) }
+        fieldStarts = RawBuffer(capacity: expectedRecords * fieldsPerRecord)
+        fieldLengths = RawBuffer(capacity: expectedRecords * fieldsPerRecord)
+        recordFirstField = RawBuffer(capacity: expectedRecords + 1)
+        recordLine = RawBuffer(capacity: expectedRecords)
+        recordProblem = RawBuffer(capacity: expectedRecords)
+        recordFirstField.append(0)
+    }
+
+    deinit {
+        text.deallocate()
+        fieldStarts.free()
+        fieldLengths.free()
+        recordFirstField.free()
+        recordLine.free()
+        recordProblem.free()
+    }
+
+    var recordCount: Int { recordLine.count }
+
+    @inline(__always)
+    func fieldCount(_ record: Int) -> Int { Int(recordFirstField[record + 1] - recordFirstField[record]) }
+
+    /// Field `field` of record `record` (which must have it).
+    @inline(__always)
+    func field(_ record: Int, _ field: Int) -> UnsafeBufferPointer<UInt8> {
+        let index = Int(recordFirstField[record]) + field
+        return UnsafeBufferPointer(start: text + Int(fieldStarts[index]), count: Int(fieldLengths[index]))
+    }
+
+    func fields(_ record: Int) -> [UnsafeBufferPointer<UInt8>] {
+        (0..<fieldCount(record)).map { field(record, $0) }
+    }
+}
+
+/// Why a record is malformed at the tokenizer level.
+enum RecordProblem: UInt8 {
+    case none = 0
+    case unterminatedQuote = 1
+    case textAfterQuote = 2
+
+    var reason: String {
+        switch self {
+        case .none: ""
+        case .unterminatedQuote: "unterminated quoted field"
+        case .textAfterQuote: "text after a closing quote"
+        }
+    }
+}
