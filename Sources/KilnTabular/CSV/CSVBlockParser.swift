@@ -26,10 +26,12 @@ struct CSVBlockParser {
     /// Records expected per byte of block, to size the buffers once.
     var rowsPerByte = 0.01
 
-    func parse(_ block: UnsafeBufferPointer<UInt8>) -> BlockResult {
+    /// Parses `block`, tokenizing into `tokens` (a table reused from block to block).
+    func parse(_ block: UnsafeBufferPointer<UInt8>, tokens: TokenTable) -> BlockResult {
         var result = BlockResult()
-        let tokens = tokenizer.tokenize(
-            block, expectedRecords: Int(Double(block.count) * rowsPerByte * 1.1) + 16, fieldsPerRecord: fieldCount)
+        tokenizer.tokenize(
+            block, expectedRecords: Int(Double(block.count) * rowsPerByte * 1.1) + 16, fieldsPerRecord: fieldCount,
+            into: tokens)
         result.lines = tokens.lines
         var issues: [(record: Int, issue: BlockIssue)] = []
         var rows: [Int32] = []

@@ -110,6 +110,8 @@ public final class CSVReader {
     }
 
     private var pendingFirst: [UInt8]?
+    /// One token table per block parsed at once, reused across blocks.
+    private var tokenTables: [TokenTable] = []
 
     /// The next batch, or nil at the end of the file. Throws on the first malformed row under
     /// `BadRowPolicy.error`, naming its line and column.
@@ -164,11 +166,13 @@ public final class CSVReader {
         exhausted = sourceDone
         var results = [BlockResult](repeating: BlockResult(), count: blocks.count)
         let parser = self.parser
+        while tokenTables.count < blocks.count { tokenTables.append(TokenTable()) }
+        let tables = UncheckedSendable(tokenTables)
         results.withUnsafeMutableBufferPointer { output in
             let output = UncheckedSendable(output)
             Parallel.forEach(blocks.count, threads: threads) { range in
                 for index in range {
-                    output.value[index] = blocks[index].withUnsafeBufferPointer { parser.parse($0) }
+                    output.value[index] = blocks[index].withUnsafeBufferPointer { parser.parse($0, tokens: tables.value[index]) }
                 }
             }
         }

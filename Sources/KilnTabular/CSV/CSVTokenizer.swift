@@ -10,10 +10,13 @@ struct CSVTokenizer {
     let delimiter: UInt8
     let quote: UInt8
 
-    /// Tokenizes a whole block into a `TokenTable`: one pass, no allocation per field.
-    /// Quoted fields are unescaped into the table's text after the block's bytes.
-    func tokenize(_ block: UnsafeBufferPointer<UInt8>, expectedRecords: Int, fieldsPerRecord: Int) -> TokenTable {
-        let table = TokenTable(block: block, expectedRecords: expectedRecords, fieldsPerRecord: fieldsPerRecord)
+    /// Tokenizes a whole block into a (new or reused) `TokenTable`: one pass, no allocation per
+    /// field. Quoted fields are unescaped into the table's text after the block's bytes.
+    @discardableResult
+    func tokenize(
+        _ block: UnsafeBufferPointer<UInt8>, expectedRecords: Int, fieldsPerRecord: Int, into table: TokenTable = TokenTable()
+    ) -> TokenTable {
+        table.reset(block: block, expectedRecords: expectedRecords, fieldsPerRecord: fieldsPerRecord)
         let base = UnsafePointer(table.text)
         let scratch = table.text
         let count = block.count
@@ -26,6 +29,8 @@ struct CSVTokenizer {
         var firstField = table.recordFirstField
         var recordLine = table.recordLine
         var recordProblem = table.recordProblem
+        let delimiterWord = UInt64(delimiter) &* 0x0101_0101_0101_0101
+        let newlineWord = UInt64(newline) &* 0x0101_0101_0101_0101
         var scratchUsed = count
         var position = 0
         var line = 0
@@ -97,6 +102,17 @@ struct CSVTokenizer {
                     break fieldLoop
                 } else {
                     let start = position
+                    // Eight bytes at a time while they fit: the lowest byte equal to the
+                    // delimiter or a line feed (exact: the zero-byte test only errs above a hit).
+                    while position + 8 <= count {
+                        let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
+                        let hits = Self.zeroBytes(word ^ delimiterWord) | Self.zeroBytes(word ^ newlineWord)
+                        if hits != 0 {
+                            position += hits.trailingZeroBitCount >> 3
+                            break
+                        }
+                        position += 8
+                    }
                     while position < count {
                         let byte = base[position]
                         if byte == delimiter || byte == newline { break }
@@ -128,6 +144,12 @@ struct CSVTokenizer {
         table.recordProblem = recordProblem
         table.lines = line
         return table
+    }
+
+    /// The high bit of every zero byte of `word` (and possibly of bytes above the lowest zero).
+    @inline(__always)
+    static func zeroBytes(_ word: UInt64) -> UInt64 {
+        (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
     }
 
     /// The end of the last complete record in `block` (which starts at a record boundary), or

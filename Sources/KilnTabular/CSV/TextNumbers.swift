@@ -86,6 +86,16 @@ public enum TextNumbers {
         }
         if index < count && text[index] == 0x2E {
             index += 1
+            // Eight digits at a time once past leading zeros (the common long fraction).
+            if mantissa != 0, let base = text.baseAddress {
+                while significantDigits + 8 <= 19 && index + 8 <= count, let eight = eightDigits(base + index) {
+                    mantissa = mantissa &* 100_000_000 &+ eight
+                    significantDigits += 8
+                    exponent -= 8
+                    sawDigit = true
+                    index += 8
+                }
+            }
             while index < count {
                 let digit = UInt64(text[index]) &- 0x30
                 guard digit < 10 else { break }
@@ -128,6 +138,18 @@ public enum TextNumbers {
         }
         if !truncated, let value = EiselLemire.convert(mantissa, exponent, negative: negative) { return value }
         return slowParse(text)
+    }
+
+    /// The value of eight ASCII digits, or nil if any byte is not a digit (SWAR, as fast_float).
+    @inline(__always)
+    static func eightDigits(_ pointer: UnsafePointer<UInt8>) -> UInt64? {
+        let word = UInt64(littleEndian: UnsafeRawPointer(pointer).loadUnaligned(as: UInt64.self))
+        guard ((word &+ 0x4646_4646_4646_4646) | (word &- 0x3030_3030_3030_3030)) & 0x8080_8080_8080_8080 == 0 else { return nil }
+        var value = word &- 0x3030_3030_3030_3030
+        value = (value &* 10) &+ (value >> 8)
+        let high = (value & 0x0000_00FF_0000_00FF) &* (100 + (1_000_000 << 32))
+        let low = ((value >> 16) & 0x0000_00FF_0000_00FF) &* (1 + (10_000 << 32))
+        return (high &+ low) >> 32
     }
 
     /// `true`/`false` in any case.

@@ -22,6 +22,16 @@ struct RawBuffer<Element> {
 
     mutating func removeAll() { count = 0 }
 
+    /// Makes room for `needed` elements in total, discarding the contents.
+    mutating func reset(capacity needed: Int) {
+        count = 0
+        if needed > capacity {
+            pointer.deallocate()
+            capacity = needed
+            pointer = .allocate(capacity: needed)
+        }
+    }
+
     private mutating func grow() {
         let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
         bigger.moveInitialize(from: pointer, count: count)
@@ -37,8 +47,9 @@ struct RawBuffer<Element> {
 /// where every field starts and how long it is, and per record its first field, its first
 /// line (0-based in the block) and any tokenizer-level problem.
 final class TokenTable {
-    let text: UnsafeMutablePointer<UInt8>
-    let blockCount: Int
+    private(set) var text: UnsafeMutablePointer<UInt8>
+    private var textCapacity: Int
+    private(set) var blockCount: Int
     var fieldStarts: RawBuffer<Int32>
     var fieldLengths: RawBuffer<Int32>
     var recordFirstField: RawBuffer<Int32>
@@ -46,16 +57,34 @@ final class TokenTable {
     var recordProblem: RawBuffer<UInt8>
     var lines = 0
 
-    init(block: UnsafeBufferPointer<UInt8>, expectedRecords: Int, fieldsPerRecord: Int) {
+    init() {
+        blockCount = 0
+        textCapacity = 1
+        text = .allocate(capacity: 1)
+        fieldStarts = RawBuffer(capacity: 16)
+        fieldLengths = RawBuffer(capacity: 16)
+        recordFirstField = RawBuffer(capacity: 16)
+        recordLine = RawBuffer(capacity: 16)
+        recordProblem = RawBuffer(capacity: 16)
+    }
+
+    /// Takes a copy of `block` (with room after it for unescaped quoted fields) and clears the
+    /// records, reusing the buffers of earlier blocks when they are large enough.
+    func reset(block: UnsafeBufferPointer<UInt8>, expectedRecords: Int, fieldsPerRecord: Int) {
         blockCount = block.count
-        text = .allocate(capacity: max(2 * block.count, 1))
-        if let base = block.baseAddress { text.initialize(from: base, count: block.count) }
-        fieldStarts = RawBuffer(capacity: expectedRecords * fieldsPerRecord)
-        fieldLengths = RawBuffer(capacity: expectedRecords * fieldsPerRecord)
-        recordFirstField = RawBuffer(capacity: expectedRecords + 1)
-        recordLine = RawBuffer(capacity: expectedRecords)
-        recordProblem = RawBuffer(capacity: expectedRecords)
+        if 2 * block.count + 8 > textCapacity {
+            text.deallocate()
+            textCapacity = 2 * block.count + 8
+            text = .allocate(capacity: textCapacity)
+        }
+        if let base = block.baseAddress { text.update(from: base, count: block.count) }
+        fieldStarts.reset(capacity: expectedRecords * fieldsPerRecord)
+        fieldLengths.reset(capacity: expectedRecords * fieldsPerRecord)
+        recordFirstField.reset(capacity: expectedRecords + 1)
+        recordLine.reset(capacity: expectedRecords)
+        recordProblem.reset(capacity: expectedRecords)
         recordFirstField.append(0)
+        lines = 0
     }
 
     deinit {
