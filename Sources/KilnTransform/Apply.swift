@@ -221,32 +221,40 @@ extension TransformGraph {
         var sparse = SparseColumn(name: feature.spec.output, width: lookup.count)
         var scratch: [UInt8] = []
         var tokens: [Range<Int>] = []
-        var counts: [Int32: Double] = [:]
+        // Per row: counts in a dense array indexed by term id, and the ids touched (few).
+        var counts = [Double](repeating: 0, count: lookup.count)
+        var touched: [Int32] = []
         for row in 0..<rows {
-            counts.removeAll(keepingCapacity: true)
+            touched.removeAll(keepingCapacity: true)
             column.withText(row) { text in
                 guard let text else { return }
                 tokenizer.forEachTerm(text, scratch: &scratch, tokens: &tokens) { term in
-                    if let id = lookup.find(term) { counts[Int32(id), default: 0] += 1 }
+                    guard let id = lookup.find(term) else { return }
+                    if counts[id] == 0 { touched.append(Int32(id)) }
+                    counts[id] += 1
                 }
             }
-            var entries = counts.sorted { $0.key < $1.key }
-            for index in entries.indices {
-                var value = options.binary ? 1 : entries[index].value
+            touched.sort()
+            var norm = 0.0
+            for id in touched {
+                var value = options.binary ? 1 : counts[Int(id)]
                 if isTFIDF {
                     if options.sublinearTF { value = 1 + log(value) }
-                    value *= idf[Int(entries[index].key)]
+                    value *= idf[Int(id)]
                 }
-                entries[index].value = value
+                counts[Int(id)] = value
+                switch options.norm {
+                case .l2: norm += value * value
+                case .l1: norm += abs(value)
+                case .none: break
+                }
             }
-            let norm: Double = switch options.norm {
-            case .l2: entries.reduce(0) { $0 + $1.value * $1.value }.squareRoot()
-            case .l1: entries.reduce(0) { $0 + abs($1.value) }
-            case .none: 1
-            }
-            for entry in entries {
-                sparse.indices.append(entry.key)
-                sparse.values.append(norm > 0 ? entry.value / norm : entry.value)
+            if options.norm == .l2 { norm = norm.squareRoot() }
+            for id in touched {
+                let value = counts[Int(id)]
+                sparse.indices.append(id)
+                sparse.values.append(options.norm != .none && norm > 0 ? value / norm : value)
+                counts[Int(id)] = 0
             }
             sparse.rowStarts.append(sparse.indices.count)
         }

@@ -68,7 +68,7 @@ public struct QuantileSketch: Sendable {
     private mutating func compact(_ level: Int) {
         var items = levels[level]
         levels[level] = []
-        items.sort()
+        RadixSort.sort(&items)
         if items.count % 2 == 1 { levels[level].append(items.removeLast()) }
         compactions += 1
         let offset = Int(Philox(seed: 0x4B4C_4C53).block(stream: UInt64(level), counter: compactions).x & 1)

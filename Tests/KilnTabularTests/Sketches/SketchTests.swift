@@ -54,6 +54,20 @@ private func encoded<T>(_ encode: (inout BinaryWriter) -> Void, _ decode: (inout
         }
     }
 
+    @Test func radixSortOrdersLikeTheStandardSort() {
+        var random = Philox(seed: 12).stream(5)
+        for count in [3, 65, 1000, 20_000] {
+            var values = (0..<count).map { _ in random.nextNormal() * pow(10, Double(random.next() % 40) - 20) }
+            values += [0, -0.0, .infinity, -.infinity, 1e-310, -1e-310]
+            var sorted = values
+            RadixSort.sort(&sorted)
+            #expect(sorted == values.sorted())
+            var same = [Double](repeating: 2.5, count: count)
+            RadixSort.sort(&same)
+            #expect(same.allSatisfy { $0 == 2.5 })
+        }
+    }
+
     @Test func frequenciesAreExactAndOrderedWhileSmall() throws {
         var left = FrequencySketch()
         var right = FrequencySketch()

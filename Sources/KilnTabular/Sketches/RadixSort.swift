@@ -1,0 +1,54 @@
+/// Least-significant-digit radix sort of doubles (8 passes of 8 bits over order-preserving
+/// keys, skipping passes whose digit is the same for every value): linear time, for the
+/// quantile sketch's compactions. NaN is not expected (callers skip it).
+enum RadixSort {
+    /// Maps a double to an unsigned integer with the same order (negative values flipped).
+    @inline(__always)
+    static func key(_ value: Double) -> UInt64 {
+        let bits = value.bitPattern
+        return bits & (1 << 63) != 0 ? ~bits : bits | (1 << 63)
+    }
+
+    @inline(__always)
+    static func value(_ key: UInt64) -> Double {
+        Double(bitPattern: key & (1 << 63) != 0 ? key & ~(1 << 63) : ~key)
+    }
+
+    static func sort(_ values: inout [Double]) {
+        let count = values.count
+        guard count > 64 else {
+            values.sort()
+            return
+        }
+        var keys = values.map(key)
+        var buffer = [UInt64](repeating: 0, count: count)
+        var histograms = [Int](repeating: 0, count: 8 * 256)
+        for key in keys {
+            for pass in 0..<8 { histograms[pass * 256 + Int((key >> UInt64(pass * 8)) & 0xFF)] += 1 }
+        }
+        keys.withUnsafeMutableBufferPointer { keysPointer in
+            buffer.withUnsafeMutableBufferPointer { bufferPointer in
+                var source = keysPointer
+                var target = bufferPointer
+                for pass in 0..<8 {
+                    let base = pass * 256
+                    // A digit shared by every key leaves the order as it is.
+                    if histograms[base + Int((source[0] >> UInt64(pass * 8)) & 0xFF)] == count { continue }
+                    var offset = 0
+                    for digit in 0..<256 {
+                        let size = histograms[base + digit]
+                        histograms[base + digit] = offset
+                        offset += size
+                    }
+                    for key in source {
+                        let digit = base + Int((key >> UInt64(pass * 8)) & 0xFF)
+                        target[histograms[digit]] = key
+                        histograms[digit] += 1
+                    }
+                    swap(&source, &target)
+                }
+                for index in 0..<count { values[index] = value(source[index]) }
+            }
+        }
+    }
+}
