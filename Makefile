@@ -74,6 +74,12 @@ demo: deps venv release
 	@echo "== Classify handwritten digits from Python through libkiln (examples/digits_nearest_centroid.py)"
 	@KILN_LIBRARY="$(RELEASE_BIN)/libkiln.so" $(PYTHON) examples/digits_nearest_centroid.py
 	@echo
+	@echo "== Preprocess the bundled wage (earnings) data: kiln transform analyze, then apply (examples/transform/wage_spec.json)"
+	@mkdir -p .build/demo
+	@"$(RELEASE_BIN)/kiln" transform analyze --spec examples/transform/wage_spec.json examples/data/wage_islr.csv -o .build/demo/wage_graph.json
+	@"$(RELEASE_BIN)/kiln" transform apply .build/demo/wage_graph.json examples/data/wage_islr.csv -o .build/demo/wage_features.csv
+	@head -n 6 .build/demo/wage_features.csv
+	@echo
 	@echo "== kiln bench nn: the Fashion-MNIST CNN, batch 1 and 32, one thread"
 	@"$(RELEASE_BIN)/kiln" bench nn examples/models/fashion_mnist_cnn.onnx --batch 1 --threads 1 --runs 20
 	@"$(RELEASE_BIN)/kiln" bench nn examples/models/fashion_mnist_cnn.onnx --batch 32 --threads 1 --runs 10

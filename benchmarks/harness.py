@@ -48,7 +48,27 @@ def nn_suite(args, threads):
     }
 
 
-SUITES = {"gemm": gemm_suite, "nn": nn_suite}
+def transform_suite(args, threads):
+    folder = ROOT / ".build" / "bench-data"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"table-{args.rows}.csv"
+    if not path.exists():
+        subprocess.run([KILN, "bench", "transform", "--rows", str(args.rows), "--write-csv", str(path)], check=True)
+    # Each run takes seconds: a few runs per round, no warm-up (the file stays in the page cache).
+    common = ["--runs", str(min(args.runs, 3)), "--warmup", "0", "--threads", str(threads)]
+    peers = ROOT / "benchmarks" / "peers"
+    return {
+        "kiln": [[KILN, "bench", "transform", "--csv", str(path), "--cases", case, "--json"] + common
+                 for case in ("csv_read", "analyze_transform")],
+        "pyarrow": [[PYTHON, str(peers / "pyarrow_csv.py"), str(path)] + common],
+        "polars": [[PYTHON, str(peers / "polars_transform.py"), str(path), "--cases", case] + common
+                   for case in ("csv_read", "analyze_transform")],
+        "scikit-learn": [[PYTHON, str(peers / "sklearn_transform.py"), str(path), "--runs", "1", "--warmup", "0",
+                          "--threads", str(threads)]],
+    }
+
+
+SUITES = {"gemm": gemm_suite, "nn": nn_suite, "transform": transform_suite}
 
 
 def run_lines(command):
@@ -100,23 +120,33 @@ def commit():
         return "unknown"
 
 
+def notes(case):
+    """The kernel, and CPU seconds and peak memory when the case reports them."""
+    parts = [case.get("kernel", "")]
+    if "cpu_s" in case:
+        parts.append(f"{case['cpu_s']:.2f} CPU s")
+    if "peak_mb" in case:
+        parts.append(f"peak {case['peak_mb']:.0f} MB")
+    return "; ".join(part for part in parts if part)
+
+
 def table(suite, results):
     lines = [f"### {suite}, {results['threads']} thread(s)", "",
-             "| case | Kiln best / median ms | Kiln kernel | " + " | ".join(
-                 f"{peer} best / median ms | {peer} kernel | {peer} ÷ Kiln (median) | {peer} ÷ Kiln (best)"
+             "| case | Kiln best / median ms | Kiln kernel / notes | " + " | ".join(
+                 f"{peer} best / median ms | {peer} kernel / notes | {peer} ÷ Kiln (median) | {peer} ÷ Kiln (best)"
                  for peer in results["peers"]) + " |",
              "|---|---|---|" + "---|---|---|---|" * len(results["peers"])]
     for name, kiln_case in results["engines"]["kiln"].items():
         key = throughput_key(kiln_case)
         row = [name, f"{kiln_case['best_ms']:.3f} / {kiln_case['median_ms']:.3f} ({kiln_case[key]:.0f} {key} best)",
-               kiln_case.get("kernel", "")]
+               notes(kiln_case)]
         for peer in results["peers"]:
             other = results["engines"][peer].get(name)
             if other is None:
                 row += ["–", "–", "–", "–"]
                 continue
             row += [f"{other['best_ms']:.3f} / {other['median_ms']:.3f} ({other[key]:.0f} {key} best)",
-                    other.get("kernel", ""), f"{other['median_ms'] / kiln_case['median_ms']:.2f}×",
+                    notes(other), f"{other['median_ms'] / kiln_case['median_ms']:.2f}×",
                     f"{other['best_ms'] / kiln_case['best_ms']:.2f}×"]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -130,6 +160,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=10, help="untimed runs per case per round, both engines (default 10: steady state)")
     parser.add_argument("--threads", default="1,2", help="thread counts, one after the other (default 1,2)")
     parser.add_argument("--shapes", help="gemm: MxNxK,... instead of the default shapes")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="transform: rows of the generated table")
     parser.add_argument("--no-save", action="store_true", help="print only; write nothing under results/")
     args = parser.parse_args()
 

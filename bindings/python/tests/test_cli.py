@@ -131,3 +131,28 @@ def test_transform_errors_are_one_line_and_non_zero(tmp_path):
     assert "skipped 1 malformed rows" in result.stderr
     result = kiln_cli("transform", "merge", tmp_path / "g.json", "-o", tmp_path / "m.json", check=False)
     assert result.returncode != 0 and "partial transform analysis" in result.stderr
+
+
+def peak_memory_mb(*arguments):
+    """Runs the CLI and returns its peak resident memory (MB)."""
+    process = subprocess.Popen([CLI, *map(str, arguments)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, process.stderr.read()
+    return usage.ru_maxrss / 1024
+
+
+def test_transform_analysis_streams_in_bounded_memory(tmp_path):
+    """The analysis holds sketches and a few blocks, not the data: tripling the file leaves its
+    peak memory where it was, and what it adds to the process stays below the file's size."""
+    peaks = {}
+    for rows in (100_000, 300_000):
+        data = tmp_path / f"table-{rows}.csv"
+        kiln_cli("bench", "transform", "--rows", rows, "--write-csv", data)
+        peaks[rows] = peak_memory_mb("transform", "analyze", "--spec", f"{data}.spec.json", data,
+                                     "-o", tmp_path / "graph.json", "--threads", "1")
+    size_mb = (tmp_path / "table-300000.csv").stat().st_size / 1e6
+    baseline = peak_memory_mb("--version")
+    assert peaks[300_000] - peaks[100_000] < 8, peaks
+    assert peaks[300_000] - baseline < size_mb * 0.75, (peaks, baseline, size_mb)
+    graph = json.loads((tmp_path / "graph.json").read_text())
+    assert graph["rows_analyzed"] == 300_000 and len(graph["output_schema"]) == 37
