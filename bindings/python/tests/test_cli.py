@@ -155,4 +155,4 @@ def test_transform_analysis_streams_in_bounded_memory(tmp_path):
     assert peaks[300_000] - peaks[100_000] < 8, peaks
     assert peaks[300_000] - baseline < size_mb * 0.75, (peaks, baseline, size_mb)
     graph = json.loads((tmp_path / "graph.json").read_text())
-    assert graph["rows_analyzed"] == 300_000 and len(graph["output_schema"]) == 37
+    assert graph["rows_analyzed"] == 300_000 and len(graph["output_schema"]) == 29
