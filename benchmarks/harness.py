@@ -55,7 +55,8 @@ def transform_suite(args, threads):
     if not path.exists():
         subprocess.run([KILN, "bench", "transform", "--rows", str(args.rows), "--write-csv", str(path)], check=True)
     # Each run takes seconds: a few runs per round, no warm-up (the file stays in the page cache).
-    common = ["--runs", str(min(args.runs, 3)), "--warmup", "0", "--threads", str(threads)]
+    args.runs = min(args.runs, 3)
+    common = ["--runs", str(args.runs), "--warmup", "0", "--threads", str(threads)]
     peers = ROOT / "benchmarks" / "peers"
     return {
         "kiln": [[KILN, "bench", "transform", "--csv", str(path), "--cases", case, "--json"] + common

@@ -12,15 +12,18 @@ public enum TransformSuite {
     public static func csvRead(path: String, runs: Int, warmup: Int) throws -> BenchmarkResult {
         let bytes = try fileSize(path)
         var rows = 0
+        let cpuBefore = cpuSeconds()
         let samples = try Stopwatch.sample(runs: runs, warmup: warmup) {
             let reader = try CSVReader(path: path)
             rows = 0
             while let batch = try reader.next() { rows += batch.rowCount }
         }
+        let cpu = (cpuSeconds() - cpuBefore) / Double(runs + warmup)
         return BenchmarkResult(
             suite: "transform", name: "csv_read", samplesMilliseconds: samples, unit: .megabytesPerSecond,
             workPerRun: Double(bytes) / 1e6,
-            details: [("rows", .int(rows)), ("threads", .int(Threads.count)), ("kernel", .string("kiln CSVReader"))])
+            details: [("rows", .int(rows)), ("threads", .int(Threads.count)), ("cpu_s", .double(cpu)),
+                      ("peak_mb", .double(peakResidentMegabytes())), ("kernel", .string("kiln CSVReader"))])
     }
 
     /// A full analysis of the spec over the file, then the graph applied to every batch (the
