@@ -13,35 +13,12 @@ extension TransformGraph {
         return TransformedTable(outputs: outputs, rowCount: batch.rowCount)
     }
 
-    /// Transforms every batch of a CSV reader, `threads` batches at a time, calling `body` with
-    /// each result in file order.
-    public func apply(reader: CSVReader, threads: Int = Threads.count, _ body: (TransformedTable) throws -> Void) throws {
-        var batches: [Table] = []
-        func flush() throws {
-            var results = [Result<TransformedTable, KilnError>](repeating: .failure(KilnError(.internalError, "not run")), count: batches.count)
-            let shared = UncheckedSendable(batches)
-            results.withUnsafeMutableBufferPointer { output in
-                let output = UncheckedSendable(output)
-                Parallel.forEach(shared.value.count, threads: threads) { range in
-                    for index in range {
-                        do {
-                            output.value[index] = .success(try self.apply(shared.value[index]))
-                        } catch let error as KilnError {
-                            output.value[index] = .failure(error)
-                        } catch {
-                            output.value[index] = .failure(KilnError(.internalError, "\(error)"))
-                        }
-                    }
-                }
-            }
-            for result in results { try body(try result.get()) }
-            batches.removeAll()
+    /// Transforms every batch of a CSV reader (each on the thread that parsed it), calling
+    /// `body` with each result in file order.
+    public func apply(reader: CSVReader, _ body: (TransformedTable) throws -> Void) throws {
+        while let results = try reader.nextGroup({ try self.apply($0) }) {
+            for result in results { try body(result) }
         }
-        while let batch = try reader.next() {
-            batches.append(batch)
-            if batches.count == threads { try flush() }
-        }
-        try flush()
     }
 
     /// Reads the columns the graph needs, converting ints given as floats (and back, when

@@ -114,6 +114,9 @@ struct FeatureAnalyzer: Sendable {
         }
     }
 
+    /// Sorts an exact quantile buffer (see `QuantileSketch.sortValues`).
+    mutating func prepareForMerge() { quantiles?.sortValues() }
+
     mutating func merge(_ other: FeatureAnalyzer) {
         if let theirs = other.moments { moments?.merge(theirs) }
         if let theirs = other.quantiles { quantiles?.merge(theirs) }

@@ -52,44 +52,23 @@ public struct TransformAnalysis: Sendable {
 
     // MARK: Streaming drivers
 
-    /// Analyses every batch of a CSV reader, `threads` batches at a time.
-    public mutating func add(reader: CSVReader, threads: Int = Threads.count) throws {
-        var batches: [Table] = []
-        func flush() throws {
-            var partials = [TransformAnalysis?](repeating: nil, count: batches.count)
-            var failure: KilnError? = nil
-            let spec = self.spec
-            let shared = UncheckedSendable(batches)
-            partials.withUnsafeMutableBufferPointer { output in
-                let output = UncheckedSendable(output)
-                Parallel.forEach(shared.value.count, threads: threads) { range in
-                    for index in range {
-                        var partial = TransformAnalysis(spec: spec)
-                        do {
-                            try partial.add(shared.value[index])
-                            output.value[index] = partial
-                        } catch {
-                            output.value[index] = nil
-                        }
-                    }
-                }
-            }
-            for (index, partial) in partials.enumerated() {
-                guard let partial else {
-                    // Re-run the failing batch on this thread for its error.
-                    var probe = TransformAnalysis(spec: spec)
-                    do { try probe.add(batches[index]) } catch let error as KilnError { failure = error } catch {}
-                    throw failure ?? KilnError(.internalError, "a batch failed to analyse")
-                }
-                try merge(partial)
-            }
-            batches.removeAll()
+    /// Analyses every batch of a CSV reader: each batch gets its own partial analysis on the
+    /// thread that parsed it, and the partials are merged in file order.
+    public mutating func add(reader: CSVReader) throws {
+        let spec = self.spec
+        while let partials = try reader.nextGroup({ batch -> TransformAnalysis in
+            var partial = TransformAnalysis(spec: spec)
+            try partial.add(batch)
+            partial.prepareForMerge()
+            return partial
+        }) {
+            for partial in partials { try merge(partial) }
         }
-        while let batch = try reader.next() {
-            batches.append(batch)
-            if batches.count == threads { try flush() }
-        }
-        try flush()
+    }
+
+    /// Work done on the partial's own thread so that merging it is cheap.
+    mutating func prepareForMerge() {
+        for index in analyzers.indices { analyzers[index].prepareForMerge() }
     }
 
     /// Analyses a whole CSV file, reading only the columns the spec needs.
@@ -98,7 +77,7 @@ public struct TransformAnalysis: Sendable {
         options.columns = spec.columnsRead
         let reader = try CSVReader(path: csvPath, options: options)
         var analysis = TransformAnalysis(spec: spec)
-        try analysis.add(reader: reader, threads: options.threads > 0 ? options.threads : Threads.count)
+        try analysis.add(reader: reader)
         return analysis
     }
 

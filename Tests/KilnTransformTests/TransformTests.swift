@@ -95,7 +95,7 @@ private func analyze(_ text: String = csv) throws -> TransformGraph {
         var graphs: [String] = []
         for threads in [1, 2] {
             var analysis = TransformAnalysis(spec: spec)
-            try analysis.add(reader: try table(rows, blockBytes: 8192, threads: threads), threads: threads)
+            try analysis.add(reader: try table(rows, blockBytes: 8192, threads: threads))
             graphs.append(try analysis.finish().json.text)
         }
         #expect(graphs[0] == graphs[1])

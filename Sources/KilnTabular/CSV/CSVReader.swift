@@ -146,53 +146,102 @@ public final class CSVReader {
         try CSVReader(path: path, options: options).readAll()
     }
 
+    private var threadCount: Int { options.threads > 0 ? options.threads : Threads.count }
+
     private func parseMoreBlocks() throws {
-        let threads = options.threads > 0 ? options.threads : Threads.count
+        let blocks = try readGroup()
+        let results = parse(blocks) { _, result in result }
+        for result in results {
+            if let batch = try account(result) { ready.append(batch) }
+        }
+    }
+
+    /// The next batches, one per block of a group read at once, each passed to `transform` on
+    /// the thread that parsed it (so parsing and the caller's per-batch work run in parallel
+    /// together); the results come back in file order, nil at the end of the input. Errors
+    /// (malformed rows, or thrown by `transform`) surface in file order too.
+    public func nextGroup<T>(_ transform: (Table) throws -> T) throws -> [T]? {
+        if !ready.isEmpty {
+            let batches = ready
+            ready = []
+            return try batches.map(transform)
+        }
+        guard !exhausted else { return nil }
+        let blocks = try readGroup()
+        if blocks.isEmpty { return nil }
+        let results = withoutActuallyEscaping(transform) { transform in
+            let shared = UncheckedSendable(transform)
+            return parse(blocks) { _, result -> (BlockResult, Result<T, Error>?) in
+                guard result.error == nil, let batch = result.batch, batch.rowCount > 0 else { return (result, nil) }
+                return (result, Result { try shared.value(batch) })
+            }
+        }
+        var outputs: [T] = []
+        for (result, transformed) in results {
+            _ = try account(result)
+            if let transformed { outputs.append(try transformed.get()) }
+        }
+        return outputs
+    }
+
+    /// Reads up to one block per thread; marks the reader exhausted at the end of the input.
+    private func readGroup() throws -> [[UInt8]] {
         var blocks: [[UInt8]] = []
         if let first = pendingFirst {
             blocks.append(first)
             pendingFirst = nil
         }
-        var sourceDone = false
-        while blocks.count < threads {
+        while blocks.count < threadCount {
             guard let block = try Self.nextBlock(
                 source: source, pending: &pendingBytes, tokenizer: tokenizer, size: options.blockBytes)
             else {
-                sourceDone = true
+                exhausted = true
                 break
             }
             blocks.append(block)
         }
-        exhausted = sourceDone
-        var results = [BlockResult](repeating: BlockResult(), count: blocks.count)
+        return blocks
+    }
+
+    /// Parses blocks in parallel (one token table each, reused), then runs `finish` on each
+    /// result on the same thread.
+    private func parse<R>(_ blocks: [[UInt8]], _ finish: (Int, BlockResult) -> R) -> [R] {
         let parser = self.parser
         while tokenTables.count < blocks.count { tokenTables.append(TokenTable()) }
         let tables = UncheckedSendable(tokenTables)
-        results.withUnsafeMutableBufferPointer { output in
-            let output = UncheckedSendable(output)
-            Parallel.forEach(blocks.count, threads: threads) { range in
-                for index in range {
-                    output.value[index] = blocks[index].withUnsafeBufferPointer { parser.parse($0, tokens: tables.value[index]) }
+        var results = [R?](repeating: nil, count: blocks.count)
+        withoutActuallyEscaping(finish) { finish in
+            let finish = UncheckedSendable(finish)
+            results.withUnsafeMutableBufferPointer { output in
+                let output = UncheckedSendable(output)
+                Parallel.forEach(blocks.count, threads: threadCount) { range in
+                    for index in range {
+                        let result = blocks[index].withUnsafeBufferPointer { parser.parse($0, tokens: tables.value[index]) }
+                        output.value[index] = finish.value(index, result)
+                    }
                 }
             }
         }
-        for result in results {
-            for issue in result.skipped {
-                report.skippedRows[issue.reason, default: 0] += 1
-                if report.skippedExamples.count < 10 {
-                    report.skippedExamples.append("\(sourceName): line \(linesBefore + issue.line + 1): \(issue.message)")
-                }
-            }
-            if let error = result.error {
-                exhausted = true
-                throw KilnError.format("\(sourceName): line \(linesBefore + error.line + 1): \(error.message)")
-            }
-            linesBefore += result.lines
-            if let batch = result.batch, batch.rowCount > 0 {
-                report.rows += batch.rowCount
-                ready.append(batch)
+        return results.map { $0! }
+    }
+
+    /// Counts a block's rows and skipped rows, throws its error (with the file's line number),
+    /// and returns its batch unless it is empty.
+    private func account(_ result: BlockResult) throws -> Table? {
+        for issue in result.skipped {
+            report.skippedRows[issue.reason, default: 0] += 1
+            if report.skippedExamples.count < 10 {
+                report.skippedExamples.append("\(sourceName): line \(linesBefore + issue.line + 1): \(issue.message)")
             }
         }
+        if let error = result.error {
+            exhausted = true
+            throw KilnError.format("\(sourceName): line \(linesBefore + error.line + 1): \(error.message)")
+        }
+        linesBefore += result.lines
+        guard let batch = result.batch, batch.rowCount > 0 else { return nil }
+        report.rows += batch.rowCount
+        return batch
     }
 
     /// The next block ending on a record boundary (or the rest of the input), nil at the end.

@@ -64,11 +64,18 @@ public struct QuantileSketch: Sendable {
         levelZeroCapacity = capacity(0)
     }
 
+    /// Sorts the exact buffer (the result is the same; a merge of sorted buffers into a KLL
+    /// sketch then compacts by merging runs instead of sorting). For partial sketches built on
+    /// worker threads before a sequential merge.
+    public mutating func sortValues() {
+        if isExact { RadixSort.sort(&levels[0]) }
+    }
+
     /// Sorts a level and promotes every other item (starting at a random offset) one level up.
     private mutating func compact(_ level: Int) {
         var items = levels[level]
         levels[level] = []
-        RadixSort.sort(&items)
+        Self.sortRuns(&items)
         if items.count % 2 == 1 { levels[level].append(items.removeLast()) }
         compactions += 1
         let offset = Int(Philox(seed: 0x4B4C_4C53).block(stream: UInt64(level), counter: compactions).x & 1)
@@ -80,6 +87,36 @@ public struct QuantileSketch: Sendable {
             index += 2
         }
         levels[level + 1].append(contentsOf: promoted)
+    }
+
+    /// Sorts `items`: nothing to do for one ascending run, a linear merge for two (a level is
+    /// usually its sorted remainder plus one sorted promotion), a radix sort otherwise.
+    static func sortRuns(_ items: inout [Double]) {
+        var split = 1
+        while split < items.count && items[split - 1] <= items[split] { split += 1 }
+        if split >= items.count { return }
+        var end = split + 1
+        while end < items.count && items[end - 1] <= items[end] { end += 1 }
+        guard end == items.count else {
+            RadixSort.sort(&items)
+            return
+        }
+        var merged: [Double] = []
+        merged.reserveCapacity(items.count)
+        var left = 0
+        var right = split
+        while left < split && right < items.count {
+            if items[right] < items[left] {
+                merged.append(items[right])
+                right += 1
+            } else {
+                merged.append(items[left])
+                left += 1
+            }
+        }
+        merged.append(contentsOf: items[left..<split])
+        merged.append(contentsOf: items[right...])
+        items = merged
     }
 
     /// The items and weights, sorted by value.

@@ -62,6 +62,11 @@ private func encoded<T>(_ encode: (inout BinaryWriter) -> Void, _ decode: (inout
             var sorted = values
             RadixSort.sort(&sorted)
             #expect(sorted == values.sorted())
+            for split in [0, 1, count / 3] {
+                var runs = Array(values[..<split]).sorted() + Array(values[split...]).sorted()
+                QuantileSketch.sortRuns(&runs)
+                #expect(runs == values.sorted())
+            }
             var same = [Double](repeating: 2.5, count: count)
             RadixSort.sort(&same)
             #expect(same.allSatisfy { $0 == 2.5 })
