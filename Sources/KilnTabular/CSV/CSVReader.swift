@@ -51,6 +51,8 @@ public final class CSVReader {
         var pending: [UInt8] = []
         var first = try Self.nextBlock(source: source, pending: &pending, tokenizer: tokenizer, size: options.blockBytes) ?? []
         pendingBytes = pending
+        // A UTF-8 byte-order mark (as spreadsheet programs write) is not part of the first name.
+        if first.starts(with: [0xEF, 0xBB, 0xBF]) { first.removeFirst(3) }
         var names: [String] = []
         var headerEnd = 0
         var headerLines = 0

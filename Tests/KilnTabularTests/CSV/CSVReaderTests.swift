@@ -24,6 +24,11 @@ private func read(_ text: String, _ configure: (inout CSVOptions) -> Void = { _ 
         #expect(try table.column("e").missingCount == 3)
     }
 
+    @Test func skipsAByteOrderMark() throws {
+        let table = try CSVReader(bytes: [0xEF, 0xBB, 0xBF] + Array("max HR,x\n1,2\n".utf8)).readAll()
+        #expect(table.schema.map(\.name) == ["max HR", "x"])
+    }
+
     @Test func followsRFC4180Quoting() throws {
         let table = try read("name,note\r\n\"Allen, Miss\",\"said \"\"hi\"\"\r\nthen left\"\r\nBob,5'10\"\r\n")
         let note = try table.column("note")
