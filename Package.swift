@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "KilnCore", targets: ["KilnCore"]),
         .library(name: "KilnTabular", targets: ["KilnTabular"]),
         .library(name: "KilnTransform", targets: ["KilnTransform"]),
+        .library(name: "KilnValidation", targets: ["KilnValidation"]),
         .executable(name: "kiln-cli", targets: ["kiln"]),
     ],
     dependencies: [
@@ -55,19 +56,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KilnValidation",
+            dependencies: ["KilnCore", "KilnTabular"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KilnBenchmarks",
             dependencies: ["KilnCore", "KilnNN", "KilnTabular", "KilnTransform"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "KilnC",
-            dependencies: ["CKilnHeader", "KilnCore", "KilnNN", "KilnTabular", "KilnTransform"],
+            dependencies: ["CKilnHeader", "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnBenchmarks",
+                "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation", "KilnBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -86,6 +92,11 @@ let package = Package(
         .testTarget(
             name: "KilnTransformTests",
             dependencies: ["KilnTransform"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KilnValidationTests",
+            dependencies: ["KilnValidation"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -268,6 +268,21 @@ kiln_status kiln_transform_output_info(const kiln_transform_graph *graph, size_t
  * for one graph. *out_table is owned: kiln_table_free. */
 kiln_status kiln_transform_apply(const kiln_transform_graph *graph, const kiln_table *input, kiln_table **out_table);
 
+/* ---- Data validation (TFDV style) ----------------------------------------------------- */
+
+/* Statistics of a CSV file, streamed, as JSON text ("format": "kiln.statistics/1": counts,
+ * moments, quantiles and histograms of numeric columns; distinct counts, top values and lengths
+ * of string columns; malformed rows counted as invalid by reason, never dropped silently).
+ * options_json as kiln_table_read_csv ("bad_rows" is always "skip" here); slice_column may be
+ * NULL, else statistics are also computed per value of that column. *out_json is owned:
+ * release it with kiln_free. Errors: KILN_ERR_IO, KILN_ERR_NOT_FOUND (slice column),
+ * KILN_ERR_INVALID_ARGUMENT (options). */
+kiln_status kiln_statistics_from_csv(const char *csv_path, const char *options_json, const char *slice_column,
+                                     char **out_json);
+
+/* The same for a table's single-valued columns. */
+kiln_status kiln_statistics_from_table(const kiln_table *table, const char *slice_column, char **out_json);
+
 #ifdef __cplusplus
 }
 #endif

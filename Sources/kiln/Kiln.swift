@@ -7,7 +7,7 @@ struct Kiln: ParsableCommand {
         commandName: "kiln",
         abstract: "Kiln: production ML with a fast native core.",
         version: KilnVersion.string,
-        subcommands: [Info.self, NN.self, Transform.self, Bench.self])
+        subcommands: [Info.self, NN.self, Transform.self, Stats.self, Bench.self])
 }
 
 /// Options every computing subcommand takes.

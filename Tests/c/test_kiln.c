@@ -376,6 +376,27 @@ static void test_transform(void) {
     kiln_transform_graph_free(NULL);
 }
 
+/* Statistics from a table and from a CSV file, and bad input. */
+static void test_statistics(void) {
+    kiln_table *table = NULL;
+    CHECK_STATUS(kiln_table_create(&table), KILN_OK);
+    const double x[4] = {1, 2, 3, NAN};
+    CHECK_STATUS(kiln_table_add_float(table, "x", x, NULL, 4), KILN_OK);
+    char *json = NULL;
+    CHECK_STATUS(kiln_statistics_from_table(table, NULL, &json), KILN_OK);
+    CHECK(json != NULL && strstr(json, "\"format\": \"kiln.statistics/1\"") != NULL);
+    CHECK(json != NULL && strstr(json, "\"mean\": 2.0") != NULL && strstr(json, "\"num_nan\": 1") != NULL);
+    kiln_free(json);
+    json = NULL;
+    CHECK_STATUS(kiln_statistics_from_table(table, "nope", &json), KILN_ERR_NOT_FOUND);
+    CHECK(json == NULL);
+    CHECK_STATUS(kiln_statistics_from_table(NULL, NULL, &json), KILN_ERR_NULL_POINTER);
+    CHECK_STATUS(kiln_statistics_from_table(table, NULL, NULL), KILN_ERR_NULL_POINTER);
+    CHECK_STATUS(kiln_statistics_from_csv("/nonexistent.csv", NULL, NULL, &json), KILN_ERR_IO);
+    CHECK_STATUS(kiln_statistics_from_csv("/nonexistent.csv", "[1]", NULL, &json), KILN_ERR_INVALID_ARGUMENT);
+    kiln_table_free(table);
+}
+
 int main(int argc, char **argv) {
     test_versions();
     test_status_strings();
@@ -383,6 +404,7 @@ int main(int argc, char **argv) {
     test_sgemm_values();
     test_sgemm_bad_input();
     test_transform();
+    test_statistics();
     if (argc > 1) {
         test_model(argv[1]);
     } else {

@@ -169,6 +169,31 @@ public struct QuantileSketch: Sendable {
 
     public func quantile(_ fraction: Double) -> Double? { quantiles([fraction]).first }
 
+    /// How many values lie below `value` (or at most `value` when `inclusive`), for each value
+    /// asked (ascending or not): exact in exact mode, within the rank bound otherwise.
+    public func counts(below values: [Double], inclusive: Bool) -> [Double] {
+        let (items, weights) = isExact ? (levels[0].sorted(), []) : weightedItems()
+        var cumulative: [Double] = []
+        if !isExact {
+            cumulative.reserveCapacity(weights.count)
+            var running = 0.0
+            for weight in weights {
+                running += weight
+                cumulative.append(running)
+            }
+        }
+        return values.map { value in
+            var low = 0
+            var high = items.count
+            while low < high {
+                let middle = (low + high) / 2
+                if inclusive ? items[middle] <= value : items[middle] < value { low = middle + 1 } else { high = middle }
+            }
+            if isExact { return Double(low) }
+            return low == 0 ? 0 : cumulative[low - 1]
+        }
+    }
+
     public func encode(into writer: inout BinaryWriter) {
         writer.write(count)
         writer.write(isExact)
