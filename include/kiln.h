@@ -283,6 +283,19 @@ kiln_status kiln_statistics_from_csv(const char *csv_path, const char *options_j
 /* The same for a table's single-valued columns. */
 kiln_status kiln_statistics_from_table(const kiln_table *table, const char *slice_column, char **out_json);
 
+/* Infers a schema ("format": "kiln.schema/1") from statistics JSON. options_json may be NULL or
+ * {"infer_ranges": bool, "not_in_serving": ["label"], "max_domain_size": 50}. *out_json is
+ * owned: kiln_free. KILN_ERR_FORMAT / KILN_ERR_UNSUPPORTED for statistics that do not parse or
+ * come from another format version. */
+kiln_status kiln_schema_infer(const char *statistics_json, const char *options_json, char **out_json);
+
+/* Validates statistics against a schema ("format": "kiln.anomalies/1": anomalies, and drift and
+ * skew values for every compared feature). baseline_json (previous span, for drift),
+ * serving_json (serving data, for skew) and environment may be NULL. *out_json is owned:
+ * kiln_free. KILN_ERR_SHAPE_MISMATCH when a baseline or serving dataset has other columns. */
+kiln_status kiln_validate(const char *statistics_json, const char *schema_json, const char *baseline_json,
+                          const char *serving_json, const char *environment, char **out_json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -25,6 +25,40 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
         return output
     }
 
+    /// Indented text for files people read and edit: objects one member per line, arrays of
+    /// scalars on one line.
+    public var pretty: String {
+        var output = ""
+        writePretty(to: &output, indent: "")
+        return output
+    }
+
+    private func writePretty(to output: inout String, indent: String) {
+        let inner = indent + "  "
+        switch self {
+        case .object(let members) where !members.isEmpty:
+            output += "{\n"
+            for (index, (key, value)) in members.enumerated() {
+                output += inner
+                JSONValue.writeString(key, to: &output)
+                output += ": "
+                value.writePretty(to: &output, indent: inner)
+                output += index + 1 < members.count ? ",\n" : "\n"
+            }
+            output += indent + "}"
+        case .array(let values) where values.contains(where: { if case .object = $0 { return true }; if case .array = $0 { return true }; return false }):
+            output += "[\n"
+            for (index, value) in values.enumerated() {
+                output += inner
+                value.writePretty(to: &output, indent: inner)
+                output += index + 1 < values.count ? ",\n" : "\n"
+            }
+            output += indent + "]"
+        default:
+            write(to: &output)
+        }
+    }
+
     public func write(to output: inout String) {
         switch self {
         case .null: output += "null"

@@ -10,10 +10,15 @@ import KilnTabular
 /// `quantile_histogram` (10 buckets between consecutive deciles, a tenth of the values each).
 /// String features: `unique` (exact up to 262,144 distinct values, then HyperLogLog), `top_values`
 /// (the 20 most frequent, ties by byte order), `avg_length` (bytes), `num_invalid_utf8` and
-/// `rank_histogram` (the top values by rank). NaN and infinity are counted, not summarised.
+/// `rank_histogram` (the top values by rank), and `values` (every value with its count, when
+/// there are at most 1,000). Numeric features also list `percentiles` (0, 1, …, 100), which the
+/// drift and skew comparators use. NaN and infinity are counted, not summarised.
 extension DatasetStatistics {
     public static let topValueCount = 20
     public static let bucketCount = 10
+    /// String features with at most this many distinct values list them all (`values`), which
+    /// domain checks and the L-infinity comparator use.
+    public static let maximumListedValues = 1000
 
     public var json: JSONValue {
         var members: [(String, JSONValue)] = [
@@ -55,6 +60,11 @@ extension FeatureStatistics {
                     .object([("rank", .int(rank)), ("value", .string(entry.value)), ("count", .int(entry.count))])
                 })),
             ]
+            if frequencies.isExact && frequencies.table.count <= DatasetStatistics.maximumListedValues {
+                members.append(("values", .array(frequencies.top().map {
+                    .object([("value", .string($0.value)), ("count", .int($0.count))])
+                })))
+            }
             return .object(members)
         }
         let hasValues = moments.count > 0
@@ -74,6 +84,7 @@ extension FeatureStatistics {
                 .object([("low", .double(low)), ("high", .double(high)),
                          ("count", .double(Double(moments.count) / Double(DatasetStatistics.bucketCount)))])
             })),
+            ("percentiles", .array((hasValues ? quantiles.quantiles((0...100).map { Double($0) / 100 }) : []).map { .double($0) })),
             ("exact_quantiles", .bool(quantiles.isExact)),
         ]
         return .object(members)

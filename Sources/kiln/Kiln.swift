@@ -7,7 +7,24 @@ struct Kiln: ParsableCommand {
         commandName: "kiln",
         abstract: "Kiln: production ML with a fast native core.",
         version: KilnVersion.string,
-        subcommands: [Info.self, NN.self, Transform.self, Stats.self, Bench.self])
+        subcommands: [Info.self, NN.self, Transform.self, Stats.self, SchemaCommand.self, Validate.self, Bench.self])
+
+    /// As ArgumentParser's, except that `kiln validate` exits with 2 on any usage or input error
+    /// (1 means anomalies), so that a CI job can tell them apart.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            if arguments.first == "validate", !(error is ExitCode) {
+                let message = fullMessage(for: error)
+                if !message.isEmpty { _ = (message + "\n").withCString { write(2, $0, strlen($0)) } }
+                exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every computing subcommand takes.
@@ -22,3 +39,7 @@ struct ThreadOptions: ParsableArguments {
         }
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -152,6 +152,9 @@ _declare("kiln_transform_apply", _status, _handle, _handle, ctypes.POINTER(_hand
 _declare("kiln_statistics_from_csv", _status, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
          ctypes.POINTER(ctypes.c_void_p))
 _declare("kiln_statistics_from_table", _status, _handle, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p))
+_declare("kiln_schema_infer", _status, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p))
+_declare("kiln_validate", _status, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+         ctypes.POINTER(ctypes.c_void_p))
 
 if lib.kiln_abi_version() != ABI_VERSION:
     raise ImportError(

@@ -1,7 +1,11 @@
-"""Data validation in the style of TFDV: statistics (schema and anomalies come next).
+"""Data validation in the style of TFDV: statistics, schema inference, anomalies, drift and skew.
 
     stats = kiln.validation.generate_statistics("train.csv")           # or a dict of numpy arrays
-    stats["features"][0]["mean"], stats["num_invalid_rows"]
+    schema = kiln.validation.infer_schema(stats, not_in_serving=["label"])
+    report = kiln.validation.validate(new_stats, schema, baseline=stats)   # anomalies, drift, skew
+    kiln.validation.compare(new_stats, stats)                            # drift values per feature
+
+Statistics, schemas and reports are plain dicts (the same JSON the CLI writes).
 """
 import ctypes
 import json
@@ -37,3 +41,43 @@ def generate_statistics(data, *, slice=None, delimiter=None, types=None, missing
     else:
         raise KilnError(_ffi.ERR_INVALID_ARGUMENT, "data must be a CSV path or a dict of numpy arrays")
     return _owned_json(pointer)
+
+
+def _text(document):
+    if document is None:
+        return None
+    if isinstance(document, (str, os.PathLike)) and os.path.isfile(document):
+        with open(document, "rb") as file:
+            return file.read()
+    if isinstance(document, dict):
+        return json.dumps(document).encode()
+    if isinstance(document, str):
+        return document.encode()
+    raise KilnError(_ffi.ERR_INVALID_ARGUMENT, "expected a dict, JSON text or a path to a JSON file")
+
+
+def infer_schema(statistics, *, infer_ranges=False, not_in_serving=(), max_domain_size=50):
+    """A schema (dict, format kiln.schema/1) inferred from statistics (dict, JSON text or path)."""
+    options = json.dumps({"infer_ranges": bool(infer_ranges), "not_in_serving": list(not_in_serving),
+                          "max_domain_size": int(max_domain_size)}).encode()
+    pointer = ctypes.c_void_p()
+    check(_ffi.lib.kiln_schema_infer(_text(statistics), options, ctypes.byref(pointer)))
+    return _owned_json(pointer)
+
+
+def validate(statistics, schema, *, baseline=None, serving=None, environment=None):
+    """Anomalies of `statistics` against `schema`, with drift against `baseline` and skew
+    against `serving` statistics (dict, format kiln.anomalies/1)."""
+    pointer = ctypes.c_void_p()
+    check(_ffi.lib.kiln_validate(_text(statistics), _text(schema), _text(baseline), _text(serving),
+                                 None if environment is None else environment.encode(), ctypes.byref(pointer)))
+    return _owned_json(pointer)
+
+
+def compare(current, baseline, *, schema=None):
+    """Drift values of every feature between two statistics, with the schema's comparators
+    (default: a schema inferred from the baseline: L-infinity for strings, Jensen-Shannon for
+    numbers). Returns {feature: {"comparator", "value", "threshold", "anomalous", "measures"}}."""
+    chosen = schema if schema is not None else infer_schema(baseline)
+    report = validate(current, chosen, baseline=baseline)
+    return {entry["feature"]: {k: v for k, v in entry.items() if k != "feature"} for entry in report["drift"]}
