@@ -80,6 +80,16 @@ demo: deps venv release
 	@"$(RELEASE_BIN)/kiln" transform apply .build/demo/wage_graph.json examples/data/wage_islr.csv -o .build/demo/wage_features.csv
 	@head -n 6 .build/demo/wage_features.csv
 	@echo
+	@echo "== Validate data: profile the bundled patient data, infer a schema, validate a new span with drift injected"
+	@"$(RELEASE_BIN)/kiln" stats examples/data/pbc_patients.csv -o .build/demo/pbc_stats.json --html .build/demo/pbc_stats.html | tail -n 1
+	@"$(RELEASE_BIN)/kiln" schema infer .build/demo/pbc_stats.json -o .build/demo/pbc_schema.json --not-in-serving status
+	@$(PYTHON) examples/validation/make_new_span.py examples/data/pbc_patients.csv .build/demo/pbc_new_span.csv
+	@"$(RELEASE_BIN)/kiln" stats .build/demo/pbc_new_span.csv -o .build/demo/pbc_new_stats.json | tail -n 1
+	@"$(RELEASE_BIN)/kiln" validate --schema .build/demo/pbc_schema.json --stats .build/demo/pbc_new_stats.json \
+	    --baseline .build/demo/pbc_stats.json -o .build/demo/pbc_anomalies.json --html .build/demo/pbc_validation.html \
+	    | grep -v "^drift .*)$$" || test $$? -le 1
+	@echo "report: .build/demo/pbc_validation.html (anomalies: .build/demo/pbc_anomalies.json)"
+	@echo
 	@echo "== kiln bench nn: the Fashion-MNIST CNN, batch 1 and 32, one thread"
 	@"$(RELEASE_BIN)/kiln" bench nn examples/models/fashion_mnist_cnn.onnx --batch 1 --threads 1 --runs 20
 	@"$(RELEASE_BIN)/kiln" bench nn examples/models/fashion_mnist_cnn.onnx --batch 32 --threads 1 --runs 10

@@ -10,6 +10,7 @@ struct Stats: ParsableCommand {
     @Argument(help: "The data (CSV).") var data: String
     @Option(name: .shortAndLong, help: "Where to write the statistics (JSON, kiln.statistics/1).") var output: String
     @Option(help: "Also compute the statistics per value of this column.") var slice: String?
+    @Option(help: "Also write a self-contained HTML report (histograms, top values).") var html: String?
     @OptionGroup var csv: CSVArguments
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -17,6 +18,10 @@ struct Stats: ParsableCommand {
         try threadOptions.apply()
         let statistics = try DatasetStatistics.generate(csvPath: data, options: try csv.options(), sliceColumn: slice)
         try FileIO.write(Array((statistics.json.text + "\n").utf8), to: output)
+        if let html {
+            let report = HTMLReport.render(try StatisticsSummary(statistics), title: "Statistics of \(data)")
+            try FileIO.write(Array(report.utf8), to: html)
+        }
         print(statistics.summary)
         print("\(statistics.rows + statistics.invalidRowCount) rows (\(statistics.invalidRowCount) invalid), \(statistics.features.count) features -> \(output)")
     }

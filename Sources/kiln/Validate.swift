@@ -66,12 +66,19 @@ struct Validate: ParsableCommand {
     @Option(help: "Statistics of serving data, for skew against --stats.") var serving: String?
     @Option(help: "Only check the features in this environment (e.g. SERVING).") var environment: String?
     @Option(name: .shortAndLong, help: "Where to write the anomalies (JSON, kiln.anomalies/1).") var output: String?
+    @Option(help: "Also write an HTML report: anomalies, and each feature beside the baseline's with its drift.") var html: String?
 
     func run() throws {
+        let current = try StatisticsSummary.load(path: stats)
+        let previous = try baseline.map(StatisticsSummary.load)
         let report = try Validator.validate(
-            try StatisticsSummary.load(path: stats), schema: try Schema.load(path: schema), environment: environment,
-            baseline: try baseline.map(StatisticsSummary.load), serving: try serving.map(StatisticsSummary.load))
+            current, schema: try Schema.load(path: schema), environment: environment,
+            baseline: previous, serving: try serving.map(StatisticsSummary.load))
         if let output { try FileIO.write(Array((report.json.pretty + "\n").utf8), to: output) }
+        if let html {
+            let page = HTMLReport.render(current, title: "Validation of \(stats)", baseline: previous, validation: report)
+            try FileIO.write(Array(page.utf8), to: html)
+        }
         for anomaly in report.anomalies {
             print("\(anomaly.severity.rawValue.uppercased())  \(anomaly.feature.isEmpty ? "(dataset)" : anomaly.feature)  \(anomaly.type): \(anomaly.description)")
         }
