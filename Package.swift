@@ -62,7 +62,7 @@ let package = Package(
         ),
         .target(
             name: "KilnBenchmarks",
-            dependencies: ["KilnCore", "KilnNN", "KilnTabular", "KilnTransform"],
+            dependencies: ["KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation"],
             swiftSettings: swiftSettings
         ),
         .target(

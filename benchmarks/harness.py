@@ -48,12 +48,18 @@ def nn_suite(args, threads):
     }
 
 
-def transform_suite(args, threads):
+def benchmark_table(rows):
+    """The seeded benchmark table (kiln bench transform --write-csv), generated once."""
     folder = ROOT / ".build" / "bench-data"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"table-{args.rows}.csv"
+    path = folder / f"table-{rows}.csv"
     if not path.exists():
-        subprocess.run([KILN, "bench", "transform", "--rows", str(args.rows), "--write-csv", str(path)], check=True)
+        subprocess.run([KILN, "bench", "transform", "--rows", str(rows), "--write-csv", str(path)], check=True)
+    return path
+
+
+def transform_suite(args, threads):
+    path = benchmark_table(args.rows)
     # Each run takes seconds: a few runs per round, no warm-up (the file stays in the page cache).
     args.runs = min(args.runs, 3)
     common = ["--runs", str(args.runs), "--warmup", "0", "--threads", str(threads)]
@@ -69,7 +75,17 @@ def transform_suite(args, threads):
     }
 
 
-SUITES = {"gemm": gemm_suite, "nn": nn_suite, "transform": transform_suite}
+def stats_suite(args, threads):
+    path = benchmark_table(args.rows)
+    args.runs = min(args.runs, 3)
+    common = ["--runs", str(args.runs), "--warmup", "0", "--threads", str(threads)]
+    return {
+        "kiln": [[KILN, "bench", "stats", "--csv", str(path), "--json"] + common],
+        "polars": [[PYTHON, str(ROOT / "benchmarks" / "peers" / "polars_stats.py"), str(path)] + common],
+    }
+
+
+SUITES = {"gemm": gemm_suite, "nn": nn_suite, "transform": transform_suite, "stats": stats_suite}
 
 
 def run_lines(command):

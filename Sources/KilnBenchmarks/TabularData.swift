@@ -64,6 +64,16 @@ public enum TabularData {
         return written
     }
 
+    /// The generated table of `rows` rows in the temporary folder, written on first use.
+    public static func cachedFile(rows: Int) throws -> String {
+        let path = "/tmp/kiln-bench-table-\(rows).csv"
+        if (try? FileIO.read(path + ".done")) == nil {
+            try write(rows: rows, to: path)
+            try FileIO.write([], to: path + ".done")
+        }
+        return path
+    }
+
     /// The spec of the benchmark: z-score and 10 quantile buckets of every float, 0–1 of the
     /// ints, vocabulary top-1000 + OOV and a 1000-bucket hash of every categorical, tf-idf of
     /// the text with a 1000-term vocabulary.

@@ -1,6 +1,7 @@
 import KilnCore
 import KilnTabular
 import KilnTransform
+import KilnValidation
 
 #if canImport(Glibc)
 import Glibc
@@ -72,5 +73,23 @@ public enum TransformSuite {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_maxrss) / 1024
+    }
+}
+
+/// `kiln bench stats`: statistics of the benchmark table, end to end from the CSV file.
+public enum StatisticsSuite {
+    public static func run(path: String, runs: Int, warmup: Int) throws -> BenchmarkResult {
+        var rows = 0
+        let cpuBefore = TransformSuite.cpuSeconds()
+        let samples = try Stopwatch.sample(runs: runs, warmup: warmup) {
+            let statistics = try DatasetStatistics.generate(csvPath: path)
+            rows = statistics.rows + statistics.invalidRowCount
+            _ = statistics.json.text
+        }
+        let cpu = (TransformSuite.cpuSeconds() - cpuBefore) / Double(runs + warmup)
+        return BenchmarkResult(
+            suite: "stats", name: "statistics", samplesMilliseconds: samples, unit: .rowsPerSecond, workPerRun: Double(rows),
+            details: [("rows", .int(rows)), ("threads", .int(Threads.count)), ("cpu_s", .double(cpu)),
+                      ("peak_mb", .double(TransformSuite.peakResidentMegabytes())), ("kernel", .string("kiln DatasetStatistics"))])
     }
 }

@@ -38,10 +38,11 @@ public struct FeatureStatistics: Sendable {
             if type == .string {
                 column.withText(row) { text in
                     guard let text else { return }
-                    frequencies.add(text)
-                    distinct.add(text)
+                    let hash = XXHash64.hash(text)
+                    frequencies.add(text, hash: hash)
+                    distinct.add(hash: hash)
                     totalLength += text.count
-                    if String(validating: text, as: UTF8.self) == nil { invalidUTF8 += 1 }
+                    if !UTF8Validation.isValid(text) { invalidUTF8 += 1 }
                 }
                 continue
             }

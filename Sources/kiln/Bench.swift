@@ -6,7 +6,7 @@ import KilnTransform
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time Kiln's kernels; `benchmarks/run` compares them with the peers.",
-        subcommands: [Gemm.self, NNModel.self, TransformBench.self])
+        subcommands: [Gemm.self, NNModel.self, TransformBench.self, StatsBench.self])
 }
 
 /// Options every benchmark suite takes.
@@ -113,14 +113,7 @@ extension Bench {
                 print("wrote \(rows) rows (\(bytes / 1_000_000) MB) to \(writeCsv) and its spec to \(writeCsv).spec.json")
                 return
             }
-            var path = csv ?? ""
-            if csv == nil {
-                path = "/tmp/kiln-bench-transform-\(rows).csv"
-                if (try? FileIO.read(path + ".done")) == nil {
-                    try TabularData.write(rows: rows, to: path)
-                    try FileIO.write([], to: path + ".done")
-                }
-            }
+            let path = try csv ?? TabularData.cachedFile(rows: rows)
             var results: [BenchmarkResult] = []
             for name in cases.split(separator: ",") {
                 switch name {
@@ -132,6 +125,23 @@ extension Bench {
                 }
             }
             options.report(results)
+        }
+    }
+}
+
+extension Bench {
+    struct StatsBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stats", abstract: "Statistics of the seeded benchmark table from its CSV file (rows/s, CPU s, peak MB).")
+
+        @Option(help: "Rows of the generated table (ignored with --csv).") var rows = 1_000_000
+        @Option(help: "Benchmark this CSV file instead of generating one.") var csv: String?
+        @OptionGroup var options: BenchOptions
+
+        func run() throws {
+            try options.threadOptions.apply()
+            let path = try csv ?? TabularData.cachedFile(rows: rows)
+            options.report([try StatisticsSuite.run(path: path, runs: options.runs, warmup: options.warmup)])
         }
     }
 }

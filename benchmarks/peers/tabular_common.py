@@ -31,7 +31,7 @@ def report(name, samples, unit, work, cpu, threads, kernel):
     best, median = min(samples), sorted(samples)[len(samples) // 2]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({
-        "suite": "transform", "name": name, "best_ms": best, "median_ms": median, "runs": len(samples),
+        "suite": "tabular", "name": name, "best_ms": best, "median_ms": median, "runs": len(samples),
         unit: work / (best / 1000), "median_" + unit: work / (median / 1000), "threads": threads,
         "cpu_s": cpu, "peak_mb": peak, "kernel": kernel, "samples_ms": samples,
     }), flush=True)

@@ -22,6 +22,9 @@ public struct ByteStringTable: Sendable {
         }
     }
 
+    /// The XXH64 of key `id`.
+    public func hash(_ id: Int) -> UInt64 { hashes[id] }
+
     public func withKey<R>(_ id: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         try arena.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[offsets[id]..<offsets[id + 1]])) }
     }
@@ -52,7 +55,12 @@ public struct ByteStringTable: Sendable {
     /// The id of `key`, inserting it (with the next id) when new.
     @inline(__always)
     public mutating func insert(_ key: UnsafeBufferPointer<UInt8>) -> (id: Int, inserted: Bool) {
-        let hash = XXHash64.hash(key)
+        insert(key, hash: XXHash64.hash(key))
+    }
+
+    /// As `insert(_:)`, with the key's XXH64 already computed.
+    @inline(__always)
+    public mutating func insert(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> (id: Int, inserted: Bool) {
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {

@@ -22,8 +22,14 @@ public struct FrequencySketch: Sendable {
 
     @inline(__always)
     public mutating func add(_ value: UnsafeBufferPointer<UInt8>, count: Int = 1) {
+        add(value, hash: XXHash64.hash(value), count: count)
+    }
+
+    /// As `add(_:count:)`, with the value's XXH64 already computed.
+    @inline(__always)
+    public mutating func add(_ value: UnsafeBufferPointer<UInt8>, hash: UInt64, count: Int = 1) {
         total += count
-        let (id, inserted) = table.insert(value)
+        let (id, inserted) = table.insert(value, hash: hash)
         if inserted {
             counts.append(count)
             if table.count > 2 * capacity { reduce() }
@@ -40,11 +46,11 @@ public struct FrequencySketch: Sendable {
     public mutating func merge(_ other: FrequencySketch) {
         let before = total
         for id in 0..<other.table.count {
-            other.table.withKey(id) { add($0, count: other.counts[id]) }
+            other.table.withKey(id) { add($0, hash: other.table.hash(id), count: other.counts[id]) }
         }
         total = before + other.total
         errorBound += other.errorBound
-        if table.count > capacity { reduce() }
+        if table.count > 2 * capacity { reduce() }
     }
 
     /// The count of `value` (a lower bound when not exact).
@@ -55,7 +61,13 @@ public struct FrequencySketch: Sendable {
     /// Values by descending count, ties by ascending byte order; at most `limit`, and only
     /// those with a count of at least `minimumCount`.
     public func top(_ limit: Int = .max, minimumCount: Int = 1) -> [(value: String, count: Int)] {
-        var ids = (0..<table.count).filter { counts[$0] >= minimumCount }
+        var threshold = minimumCount
+        if limit < table.count {
+            // Only values at least as frequent as the limit-th count can be among the top.
+            let sortedCounts = counts.sorted(by: >)
+            threshold = max(threshold, sortedCounts[max(limit - 1, 0)])
+        }
+        var ids = (0..<table.count).filter { counts[$0] >= threshold }
         let keys = ids.map { table.withKey($0) { Array($0) } }
         var order = Array(ids.indices)
         order.sort { left, right in
@@ -69,7 +81,8 @@ public struct FrequencySketch: Sendable {
     }
 
     /// Keeps the `capacity` most frequent values, subtracting the next count from all
-    /// (Misra–Gries with a batch decrement).
+    /// (Misra–Gries with a batch decrement). Runs when twice the capacity is reached, so its
+    /// cost is spread over as many new values. Reported results are reduced to the capacity.
     private mutating func reduce() {
         let sorted = counts.sorted(by: >)
         let cut = sorted[capacity]

@@ -114,6 +114,18 @@ private func encoded<T>(_ encode: (inout BinaryWriter) -> Void, _ decode: (inout
         #expect(XXHash64.hash("Nobody inspects the spammish repetition") == 0xFBCE_A83C_8A37_8BF1)
     }
 
+    @Test func utf8ValidationAgreesWithTheStandardLibrary() {
+        var random = Philox(seed: 30).stream(1)
+        let samples: [[UInt8]] = [Array("plain ascii text".utf8), Array("héllo wörld ✓ 𝄞".utf8), [0xC0, 0x80], [0xED, 0xA0, 0x80],
+                                  [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0x80], [0xF0, 0x9F, 0x98, 0x80]]
+        var cases = samples
+        for _ in 0..<5000 { cases.append((0..<Int(random.next() % 12)).map { _ in UInt8(truncatingIfNeeded: random.next() % 4 == 0 ? random.next() : random.next() % 128) }) }
+        for bytes in cases {
+            let ours = bytes.withUnsafeBufferPointer { UTF8Validation.isValid($0) }
+            #expect(ours == (String(validating: bytes, as: UTF8.self) != nil), "\(bytes)")
+        }
+    }
+
     @Test func corruptSketchesAreFormatErrors() {
         var reader = BinaryReader([1, 2, 3], what: "quantile sketch")
         let error = #expect(throws: KilnError.self) { try QuantileSketch.decode(from: &reader) }
