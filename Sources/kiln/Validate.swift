@@ -28,16 +28,18 @@ struct SchemaCommand: ParsableCommand {
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a schema in TFDV's text format (schema.pbtxt).")
-        @Argument(help: "The schema (JSON).") var schema: String
+        @Argument(help: "The schema (JSON).") var schemaPath: String?
+        @Option(name: .customLong("schema"), help: "The schema (JSON), as an option.") var schemaOption: String?
         @Option(help: "Output format: pbtxt.") var format = "pbtxt"
         @Option(name: .shortAndLong, help: "Where to write it (default: standard output).") var output: String?
 
         func validate() throws {
             guard format == "pbtxt" else { throw ValidationError("--format must be pbtxt, got '\(format)'") }
+            guard (schemaPath == nil) != (schemaOption == nil) else { throw ValidationError("give the schema (JSON) once: SCHEMA.json or --schema SCHEMA.json") }
         }
 
         func run() throws {
-            let text = try Schema.load(path: schema).pbtxt
+            let text = try Schema.load(path: schemaPath ?? schemaOption!).pbtxt
             if let output { try FileIO.write(Array(text.utf8), to: output) } else { print(text, terminator: "") }
         }
     }

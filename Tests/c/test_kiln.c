@@ -394,6 +394,32 @@ static void test_statistics(void) {
     CHECK_STATUS(kiln_statistics_from_table(table, NULL, NULL), KILN_ERR_NULL_POINTER);
     CHECK_STATUS(kiln_statistics_from_csv("/nonexistent.csv", NULL, NULL, &json), KILN_ERR_IO);
     CHECK_STATUS(kiln_statistics_from_csv("/nonexistent.csv", "[1]", NULL, &json), KILN_ERR_INVALID_ARGUMENT);
+
+    /* Schema inference and validation on JSON text. */
+    char *statistics = NULL;
+    CHECK_STATUS(kiln_statistics_from_table(table, NULL, &statistics), KILN_OK);
+    char *schema = NULL;
+    CHECK_STATUS(kiln_schema_infer(statistics, "{\"infer_ranges\": true}", &schema), KILN_OK);
+    CHECK(schema != NULL && strstr(schema, "\"kiln.schema/1\"") != NULL && strstr(schema, "\"range\"") != NULL);
+    char *report = NULL;
+    CHECK_STATUS(kiln_validate(statistics, schema, statistics, NULL, NULL, &report), KILN_OK);
+    /* The NaN was seen, so the schema allows it: no anomalies, one drift value of 0. */
+    CHECK(report != NULL && strstr(report, "\"num_anomalies\": 0") != NULL && strstr(report, "\"value\": 0.0") != NULL);
+    kiln_free(report);
+    report = NULL;
+    CHECK_STATUS(kiln_validate(statistics, "{\"format\": \"kiln.schema/2\", \"features\": []}", NULL, NULL, NULL, &report),
+                 KILN_ERR_UNSUPPORTED);
+    CHECK_STATUS(kiln_validate("{}", schema, NULL, NULL, NULL, &report), KILN_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(kiln_validate(statistics, schema, NULL, NULL, "ELSEWHERE", &report), KILN_OK);
+    kiln_free(report);
+    report = NULL;
+    char *unused = NULL;
+    CHECK_STATUS(kiln_schema_infer("not json", NULL, &unused), KILN_ERR_FORMAT);
+    CHECK(unused == NULL);
+    CHECK_STATUS(kiln_schema_infer(statistics, "{\"bogus\": 1}", &report), KILN_ERR_INVALID_ARGUMENT);
+    CHECK(report == NULL);
+    kiln_free(schema);
+    kiln_free(statistics);
     kiln_table_free(table);
 }
 
