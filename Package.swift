@@ -23,6 +23,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         .systemLibrary(
@@ -61,6 +63,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KilnServe",
+            dependencies: [
+                "KilnCore", "KilnNN",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KilnBenchmarks",
             dependencies: ["KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation"],
             swiftSettings: swiftSettings
@@ -73,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation", "KilnBenchmarks",
+                "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation", "KilnServe", "KilnBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

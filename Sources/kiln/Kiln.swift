@@ -2,20 +2,24 @@ import ArgumentParser
 import KilnCore
 
 @main
-struct Kiln: ParsableCommand {
+struct Kiln: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "Kiln: production ML with a fast native core.",
         version: KilnVersion.string,
-        subcommands: [Info.self, NN.self, Transform.self, Stats.self, SchemaCommand.self, Validate.self, Bench.self])
+        subcommands: [Info.self, NN.self, Transform.self, Stats.self, SchemaCommand.self, Validate.self, Serve.self, Bench.self])
 
     /// As ArgumentParser's, except that `kiln validate` exits with 2 on any usage or input error
     /// (1 means anomalies), so that a CI job can tell them apart.
-    static func main() {
+    static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
         do {
             var command = try parseAsRoot(arguments)
-            try command.run()
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
         } catch {
             if arguments.first == "validate", !(error is ExitCode) {
                 let message = fullMessage(for: error)

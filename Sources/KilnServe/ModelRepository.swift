@@ -1,0 +1,84 @@
+import KilnCore
+import KilnNN
+import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A loaded model version with a pool of sessions (a session runs one request at a time; the
+/// model is shared). Unchecked: a session leaves the locked pool for exactly one request.
+public final class ServedModel: @unchecked Sendable {
+    public let name: String
+    public let version: Int
+    public let model: Model
+    private let sessions = NIOLockedValueBox<[Session]>([])
+
+    init(name: String, version: Int, model: Model) {
+        self.name = name
+        self.version = version
+        self.model = model
+    }
+
+    /// Runs the model on a session taken from the pool (or a new one), returned afterwards.
+    public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+        let session = try sessions.withLockedValue { $0.popLast() } ?? Session(model: model, options: SessionOptions(threads: nil))
+        defer { sessions.withLockedValue { $0.append(session) } }
+        return try session.run(inputs)
+    }
+}
+
+/// The models of a folder in TensorFlow Serving's layout: `DIR/<model name>/<version>/model.onnx`,
+/// versions being positive integers; the highest version of each model is served (and any
+/// version can be asked for by number).
+public struct ModelRepository: Sendable {
+    public let directory: String
+    /// Model name → versions, highest last.
+    public let models: [String: [ServedModel]]
+
+    public init(directory: String) throws {
+        self.directory = directory
+        var models: [String: [ServedModel]] = [:]
+        for name in try Self.entries(directory) {
+            var versions: [ServedModel] = []
+            for entry in try Self.entries("\(directory)/\(name)") {
+                guard let version = Int(entry), version > 0 else { continue }
+                let path = "\(directory)/\(name)/\(entry)/model.onnx"
+                guard access(path, R_OK) == 0 else { continue }
+                do {
+                    versions.append(ServedModel(name: name, version: version, model: try Model(contentsOf: path)))
+                } catch let error as KilnError {
+                    throw KilnError(error.code, "model '\(name)' version \(version): \(error.message)")
+                }
+            }
+            if !versions.isEmpty { models[name] = versions.sorted { $0.version < $1.version } }
+        }
+        guard !models.isEmpty else {
+            throw KilnError(.notFound, "no models in \(directory) (expected \(directory)/<model name>/<version>/model.onnx)")
+        }
+        self.models = models
+    }
+
+    /// The model asked for: a version number, or the latest.
+    public func model(_ name: String, version: Int? = nil) throws -> ServedModel {
+        guard let versions = models[name] else {
+            throw KilnError(.notFound, "no model '\(name)'; serving \(models.keys.sorted().map { "'\($0)'" }.joined(separator: ", "))")
+        }
+        guard let version else { return versions.last! }
+        guard let match = versions.first(where: { $0.version == version }) else {
+            throw KilnError(.notFound, "model '\(name)' has no version \(version); versions: \(versions.map { String($0.version) }.joined(separator: ", "))")
+        }
+        return match
+    }
+
+    static func entries(_ path: String) throws -> [String] {
+        guard let folder = opendir(path) else { throw KilnError.io("cannot open folder \(path): \(String(cString: strerror(errno)))") }
+        defer { closedir(folder) }
+        var names: [String] = []
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(cString: raw.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+}

@@ -1,0 +1,154 @@
+import Hummingbird
+import KilnCore
+import KilnNN
+import NIOCore
+
+/// Where and how `kiln serve` listens.
+public struct ServerOptions: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8501
+    /// Larger request bodies get 413.
+    public var maximumBodyBytes = 64 << 20
+
+    public init() {}
+}
+
+/// TensorFlow Serving's REST API over a model repository: model status and metadata, predict
+/// in row and columnar form, health; errors are JSON `{"error": "..."}` with a 4xx status that
+/// says what was expected.
+public enum KilnServer {
+    public static func run(repository: ModelRepository, options: ServerOptions, onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let application = Application(
+            router: router(repository: repository, options: options),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "kiln"),
+            onServerRunning: { channel in onReady(channel.localAddress?.port ?? options.port) })
+        try await application.runService()
+    }
+
+    static func router(repository: ModelRepository, options: ServerOptions) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/v1/health/live") { _, _ in json(.ok, .object([("status", .string("live"))])) }
+        router.get("/v1/health/ready") { _, _ in
+            json(.ok, .object([("status", .string("ready")), ("models", .array(repository.models.keys.sorted().map { .string($0) }))]))
+        }
+        router.get("/v1/models/**") { request, _ in
+            respond { try get(request.uri.path, repository) }
+        }
+        router.post("/v1/models/**") { request, _ in
+            await respondAsync {
+                if let type = request.headers[.contentType], !type.hasPrefix("application/json"), !type.hasPrefix("text/plain"),
+                    !type.hasPrefix("application/x-www-form-urlencoded")
+                {
+                    throw ServeError(.unsupportedMediaType, "content type \(type) is not supported; send JSON (application/json)")
+                }
+                let buffer: ByteBuffer
+                do {
+                    buffer = try await request.body.collect(upTo: options.maximumBodyBytes)
+                } catch is NIOTooManyBytesError {
+                    throw ServeError(.contentTooLarge, "the request body is larger than \(options.maximumBodyBytes) bytes")
+                }
+                return try post(request.uri.path, Array(buffer.readableBytesView), repository)
+            }
+        }
+        router.get("/**") { request, _ in json(.notFound, errorBody("no route \(request.uri.path)")) }
+        router.post("/**") { request, _ in json(.notFound, errorBody("no route \(request.uri.path)")) }
+        return router
+    }
+
+    /// A parsed `/v1/models/<name>[/versions/<v>][/metadata|:predict]` path.
+    struct ModelPath {
+        var name: String
+        var version: Int?
+        var action: String?
+
+        init(_ path: String) throws {
+            var rest = String(path.dropFirst("/v1/models/".count))
+            if let colon = rest.lastIndex(of: ":") {
+                action = String(rest[rest.index(after: colon)...])
+                rest = String(rest[..<colon])
+            }
+            var parts = rest.split(separator: "/").map(String.init)
+            if parts.last == "metadata" {
+                action = "metadata"
+                parts.removeLast()
+            }
+            guard let first = parts.first else { throw KilnError(.notFound, "no model name in \(path)") }
+            name = first
+            if parts.count == 3, parts[1] == "versions" {
+                guard let number = Int(parts[2]) else { throw KilnError.invalidArgument("version must be a number, got '\(parts[2])'") }
+                version = number
+            } else if parts.count != 1 {
+                throw KilnError(.notFound, "no route \(path)")
+            }
+        }
+    }
+
+    static func get(_ path: String, _ repository: ModelRepository) throws -> Response {
+        let route = try ModelPath(path)
+        switch route.action {
+        case nil:
+            if let version = route.version { return json(.ok, Predict.status([try repository.model(route.name, version: version)])) }
+            _ = try repository.model(route.name)
+            return json(.ok, Predict.status(repository.models[route.name]!.reversed()))
+        case "metadata":
+            return json(.ok, Predict.metadata(try repository.model(route.name, version: route.version)))
+        default:
+            throw KilnError(.notFound, "no GET route for :\(route.action!) (use POST)")
+        }
+    }
+
+    static func post(_ path: String, _ body: [UInt8], _ repository: ModelRepository) throws -> Response {
+        let route = try ModelPath(path)
+        let served = try repository.model(route.name, version: route.version)
+        guard route.action == "predict" else {
+            throw KilnError(.notFound, "unknown method ':\(route.action ?? "")' (supported: :predict)")
+        }
+        let request: JSONValue
+        do { request = try JSONValue.parse(body) } catch let error as KilnError {
+            throw KilnError.invalidArgument("the body is not valid JSON: \(error.message)")
+        }
+        return json(.ok, try Predict.run(request, on: served))
+    }
+
+    // MARK: Responses
+
+    struct ServeError: Error {
+        let status: HTTPResponse.Status
+        let message: String
+        init(_ status: HTTPResponse.Status, _ message: String) {
+            self.status = status
+            self.message = message
+        }
+    }
+
+    static func errorBody(_ message: String) -> JSONValue { .object([("error", .string(message))]) }
+
+    static func json(_ status: HTTPResponse.Status, _ body: JSONValue) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body.text)))
+    }
+
+    static func failure(_ error: Error) -> Response {
+        switch error {
+        case let error as ServeError: return json(error.status, errorBody(error.message))
+        case let error as KilnError:
+            let status: HTTPResponse.Status = switch error.code {
+            case .notFound: .notFound
+            case .internalError, .outOfMemory, .io: .internalServerError
+            default: .badRequest
+            }
+            return json(status, errorBody(error.message))
+        case let error as HTTPError: return json(error.status, errorBody(error.body ?? "\(error.status)"))
+        default: return json(.internalServerError, errorBody("\(error)"))
+        }
+    }
+
+    static func respond(_ body: () throws -> Response) -> Response {
+        do { return try body() } catch { return failure(error) }
+    }
+
+    static func respondAsync(_ body: () async throws -> Response) async -> Response {
+        do { return try await body() } catch { return failure(error) }
+    }
+}

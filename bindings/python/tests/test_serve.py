@@ -1,0 +1,90 @@
+"""`kiln serve`: TensorFlow Serving's REST API over real models, against kiln.Model's results."""
+import json
+import os
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kiln
+
+ROOT = Path(__file__).resolve().parents[3]
+CLI = os.environ.get("KILN_CLI", str(ROOT / ".build" / "debug" / "kiln-cli"))
+FASHION = ROOT / "examples" / "models" / "fashion_mnist_cnn.onnx"
+TINY = ROOT / "Tests" / "c" / "fixtures" / "tiny_cnn.onnx"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    repository = tmp_path_factory.mktemp("models")
+    for name, version, source in [("fashion", 1, FASHION), ("tiny", 1, TINY), ("tiny", 2, TINY)]:
+        (repository / name / str(version)).mkdir(parents=True)
+        shutil.copy(source, repository / name / str(version) / "model.onnx")
+    process = subprocess.Popen([CLI, "serve", "--model-dir", str(repository), "--port", "0", "--threads", "1",
+                                "--max-body-bytes", "2000000"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = None
+    for line in process.stdout:
+        if line.startswith("serving "):
+            url = line.rsplit(" on ", 1)[1].strip()
+            break
+    assert url, "the server did not start"
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def call(url, path, body=None, content_type="application/json"):
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    request = urllib.request.Request(url + path, data=data, headers={"Content-Type": content_type} if data else {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_status_metadata_and_health(server):
+    assert call(server, "/v1/health/live") == (200, {"status": "live"})
+    status, body = call(server, "/v1/models/tiny")
+    assert status == 200 and [v["version"] for v in body["model_version_status"]] == ["2", "1"]
+    assert call(server, "/v1/models/tiny/versions/1")[1]["model_version_status"][0]["state"] == "AVAILABLE"
+    status, metadata = call(server, "/v1/models/fashion/metadata")
+    signature = metadata["metadata"]["signature_def"]["signature_def"]["serving_default"]
+    assert signature["inputs"]["image"]["dtype"] == "DT_FLOAT"
+    assert [d["size"] for d in signature["inputs"]["image"]["tensor_shape"]["dim"]] == ["-1", "28", "28", "1"]
+
+
+def test_predict_matches_the_library_in_row_and_columnar_form(server):
+    images = (np.load(ROOT / "examples" / "data" / "fashion_mnist_1000.npy")[:5] / 255.0).astype(np.float32)[..., None]
+    expected = kiln.Model(FASHION).run({"image": images})["probabilities"]
+    status, rows = call(server, "/v1/models/fashion:predict", {"instances": images.tolist()})
+    assert status == 200
+    np.testing.assert_allclose(np.array(rows["predictions"]), expected, rtol=1e-5, atol=1e-6)
+    status, columns = call(server, "/v1/models/fashion/versions/1:predict", {"inputs": images.tolist()})
+    assert status == 200
+    np.testing.assert_allclose(np.array(columns["outputs"]), expected, rtol=1e-5, atol=1e-6)
+    named = {"instances": [{"image": image.tolist()} for image in images[:2]]}
+    np.testing.assert_allclose(np.array(call(server, "/v1/models/fashion:predict", named)[1]["predictions"]), expected[:2],
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_errors_are_json_with_the_right_status(server):
+    status, body = call(server, "/v1/models/fashion:predict", {"instances": [[[1.0, 2.0]]]})
+    assert status == 400 and body["error"] == "input 'image': expected shape [N, 28, 28, 1], got [1, 1, 2]"
+    assert call(server, "/v1/models/nope:predict", {"instances": [[1]]})[0] == 404
+    assert call(server, "/v1/models/tiny/versions/7:predict", {"instances": [[1]]})[0] == 404
+    status, body = call(server, "/v1/models/fashion:predict", b"{not json")
+    assert status == 400 and "not valid JSON" in body["error"]
+    assert call(server, "/v1/models/fashion:predict", {"instances": []})[0] == 400
+    assert call(server, "/v1/models/fashion:predict", {"something": 1})[0] == 400
+    assert call(server, "/v1/models/fashion:predict", {"instances": [["a"]]})[0] == 400
+    assert call(server, "/v1/models/fashion:predict", b"\x89PNG", content_type="image/png")[0] == 415
+    status, body = call(server, "/v1/models/fashion:predict", b"[" + b"0," * 1_500_000 + b"0]")
+    assert status == 413 and "larger than" in body["error"]
+    assert call(server, "/v2/other")[0] == 404
+    # The server is still healthy after all that.
+    assert call(server, "/v1/health/ready")[0] == 200
