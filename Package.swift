@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "KilnServe",
             dependencies: [
-                "KilnCore", "KilnNN",
+                "KilnCore", "KilnNN", "KilnTabular", "KilnTransform",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

@@ -1,5 +1,6 @@
 import KilnCore
 import KilnNN
+import KilnTransform
 import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
@@ -12,12 +13,18 @@ public final class ServedModel: @unchecked Sendable {
     public let name: String
     public let version: Int
     public let model: Model
+    /// The transform graph applied to raw feature records before the model (`transform.json`).
+    public let transform: TransformGraph?
+    /// Class names for `:classify` (`labels.txt`, one per line, in output order).
+    public let labels: [String]?
     private let sessions = NIOLockedValueBox<[Session]>([])
 
-    init(name: String, version: Int, model: Model) {
+    init(name: String, version: Int, model: Model, transform: TransformGraph? = nil, labels: [String]? = nil) {
         self.name = name
         self.version = version
         self.model = model
+        self.transform = transform
+        self.labels = labels
     }
 
     /// Runs the model on a session taken from the pool (or a new one), returned afterwards.
@@ -45,8 +52,16 @@ public struct ModelRepository: Sendable {
                 guard let version = Int(entry), version > 0 else { continue }
                 let path = "\(directory)/\(name)/\(entry)/model.onnx"
                 guard access(path, R_OK) == 0 else { continue }
+                let folder = "\(directory)/\(name)/\(entry)"
                 do {
-                    versions.append(ServedModel(name: name, version: version, model: try Model(contentsOf: path)))
+                    let transform = access("\(folder)/transform.json", R_OK) == 0 ? try TransformGraph.load(path: "\(folder)/transform.json") : nil
+                    let labels = access("\(folder)/labels.txt", R_OK) == 0
+                        ? String(decoding: try FileIO.read("\(folder)/labels.txt"), as: UTF8.self)
+                            .split(whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+                            .map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " || $0 == "\r" }.reversed()) }
+                            .filter { !$0.isEmpty }
+                        : nil
+                    versions.append(ServedModel(name: name, version: version, model: try Model(contentsOf: path), transform: transform, labels: labels))
                 } catch let error as KilnError {
                     throw KilnError(error.code, "model '\(name)' version \(version): \(error.message)")
                 }

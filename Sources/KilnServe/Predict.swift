@@ -1,5 +1,7 @@
 import KilnCore
 import KilnNN
+import KilnTabular
+import KilnTransform
 
 /// TensorFlow Serving's predict API on a served model.
 enum Predict {
@@ -20,7 +22,10 @@ enum Predict {
                 throw KilnError.invalidArgument("\"instances\" must be a non-empty list")
             }
             var tensors: [String: Tensor] = [:]
-            for info in inputs {
+            if let graph = served.transform {
+                tensors = try transformed(rows, graph, served.model)
+            }
+            for info in inputs where served.transform == nil {
                 var flat: [Double] = []
                 var exampleShape: [Int]? = nil
                 for (index, row) in rows.enumerated() {
@@ -68,6 +73,75 @@ enum Predict {
             return .object([("outputs", .object(try outputs.map { ($0.name, try TensorJSON.json(results[$0.name]!)) }))])
         }
         throw KilnError.invalidArgument("the request body needs \"instances\" (row format) or \"inputs\" (columnar format)")
+    }
+
+    /// Raw feature records through the model's transform graph (what was analysed at training
+    /// time), then into the model: by name when the model's inputs are named like the graph's
+    /// outputs, else all outputs side by side (multi-valued ones expanded) in one float input.
+    static func transformed(_ rows: [JSONValue], _ graph: TransformGraph, _ model: Model) throws -> [String: Tensor] {
+        let result = try graph.apply(try graph.table(fromInstances: rows))
+        let count = rows.count
+        func values(_ output: OutputColumn) throws -> (values: [Double], width: Int) {
+            switch output {
+            case .single(let column):
+                return (try (0..<count).map { row in
+                    guard let value = column.number(row) else {
+                        throw KilnError.invalidArgument(
+                            "instances[\(row)]: feature '\(column.name)' is missing or not numeric after the transform (impute it in the transform spec)")
+                    }
+                    return value
+                }, 1)
+            case .multi(let sparse):
+                return ((0..<count).flatMap { sparse.dense($0) }, sparse.width)
+            }
+        }
+        var tensors: [String: Tensor] = [:]
+        if model.inputs.allSatisfy({ info in result.outputs.contains { $0.name == info.name } }) {
+            for info in model.inputs {
+                let (flat, width) = try values(try result.output(info.name))
+                let shape = info.shape.count == 1 ? [count] : [count, width]
+                tensors[info.name] = try TensorJSON.tensor(flat, shape: shape, info: info)
+            }
+            return tensors
+        }
+        guard model.inputs.count == 1 else {
+            throw KilnError.shapeMismatch(
+                "the model has \(model.inputs.count) inputs; name them like the transform's outputs (\(result.outputs.map(\.name).joined(separator: ", ")))")
+        }
+        let columns = try result.outputs.map(values)
+        let width = columns.reduce(0) { $0 + $1.width }
+        var flat = [Double](repeating: 0, count: count * width)
+        var offset = 0
+        for column in columns {
+            for row in 0..<count {
+                for index in 0..<column.width { flat[row * width + offset + index] = column.values[row * column.width + index] }
+            }
+            offset += column.width
+        }
+        tensors[model.inputs[0].name] = try TensorJSON.tensor(flat, shape: [count, width], info: model.inputs[0])
+        return tensors
+    }
+
+    /// `:classify`: the top `top_k` (default 5) labels of the first output, with scores, per
+    /// instance (TensorFlow Serving's `{"results": [[["label", score], ...], ...]}`).
+    static func classify(_ body: JSONValue, on served: ServedModel) throws -> JSONValue {
+        guard let labels = served.labels else {
+            throw KilnError(.notFound, "model '\(served.name)' has no labels.txt, so it cannot classify; use :predict")
+        }
+        let topK = body["top_k"]?.intValue ?? 5
+        guard topK >= 1 else { throw KilnError.invalidArgument("top_k must be at least 1") }
+        var request = body
+        if case .object(let members) = body { request = .object(members.filter { $0.0 != "top_k" }) }
+        let predictions = try run(request, on: served)["predictions"]?.arrayValue ?? []
+        return .object([("results", .array(try predictions.enumerated().map { index, prediction in
+            var scores = prediction.arrayValue?.compactMap(\.doubleValue) ?? []
+            if case .object = prediction { scores = prediction.objectMembers?.first?.1.arrayValue?.compactMap(\.doubleValue) ?? [] }
+            guard scores.count == labels.count else {
+                throw KilnError(.internalError, "instances[\(index)]: the model gives \(scores.count) scores for \(labels.count) labels")
+            }
+            let ranked = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(topK)
+            return .array(ranked.map { .array([.string(labels[$0]), .double(scores[$0])]) })
+        }))])
     }
 
     /// TensorFlow Serving's model metadata: the serving_default signature.

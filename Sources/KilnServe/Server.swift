@@ -100,13 +100,14 @@ public enum KilnServer {
     static func post(_ path: String, _ body: [UInt8], _ repository: ModelRepository) throws -> Response {
         let route = try ModelPath(path)
         let served = try repository.model(route.name, version: route.version)
-        guard route.action == "predict" else {
-            throw KilnError(.notFound, "unknown method ':\(route.action ?? "")' (supported: :predict)")
+        guard route.action == "predict" || route.action == "classify" else {
+            throw KilnError(.notFound, "unknown method ':\(route.action ?? "")' (supported: :predict, :classify)")
         }
         let request: JSONValue
         do { request = try JSONValue.parse(body) } catch let error as KilnError {
             throw KilnError.invalidArgument("the body is not valid JSON: \(error.message)")
         }
+        if route.action == "classify" { return json(.ok, try Predict.classify(request, on: served)) }
         return json(.ok, try Predict.run(request, on: served))
     }
 

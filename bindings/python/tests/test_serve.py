@@ -18,12 +18,36 @@ FASHION = ROOT / "examples" / "models" / "fashion_mnist_cnn.onnx"
 TINY = ROOT / "Tests" / "c" / "fixtures" / "tiny_cnn.onnx"
 
 
+WAGE_SPEC = {"features": [
+    {"output": "age_z", "op": "scale_to_z_score", "input": "age"},
+    {"output": "education", "op": "one_hot", "input": "education"},
+    {"output": "wage_bucket", "op": "bucketize", "input": "wage", "num_buckets": 4},
+]}
+WEIGHTS = np.random.default_rng(3).standard_normal((1 + 5 + 1, 2)).astype(np.float32)
+
+
+def write_wage_model(folder):
+    """A linear classifier over the transform's outputs (1 + 5 one-hot + 1 = 7 features)."""
+    import onnx
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["features", "w"], ["logits"]), helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)],
+        "wages", [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 7])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 2])],
+        [helper.make_tensor("w", TensorProto.FLOAT, WEIGHTS.shape, WEIGHTS.flatten().tolist())])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), folder / "model.onnx")
+    kiln.transform.analyze(WAGE_SPEC, ROOT / "examples" / "data" / "wage_islr.csv").save(folder / "transform.json")
+    (folder / "labels.txt").write_text("low\nhigh\n")
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     repository = tmp_path_factory.mktemp("models")
     for name, version, source in [("fashion", 1, FASHION), ("tiny", 1, TINY), ("tiny", 2, TINY)]:
         (repository / name / str(version)).mkdir(parents=True)
         shutil.copy(source, repository / name / str(version) / "model.onnx")
+    (repository / "wages" / "1").mkdir(parents=True)
+    write_wage_model(repository / "wages" / "1")
     process = subprocess.Popen([CLI, "serve", "--model-dir", str(repository), "--port", "0", "--threads", "1",
                                 "--max-body-bytes", "2000000"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = None
@@ -88,3 +112,24 @@ def test_errors_are_json_with_the_right_status(server):
     assert call(server, "/v2/other")[0] == 404
     # The server is still healthy after all that.
     assert call(server, "/v1/health/ready")[0] == 200
+
+
+def test_raw_feature_records_go_through_the_transform_graph(server, tmp_path):
+    records = [{"age": 18, "education": "1. < HS Grad", "wage": 75.0}, {"age": 60, "education": "5. Advanced Degree", "wage": 200.5},
+               {"age": 33, "education": "never seen", "wage": 10.0}]
+    status, body = call(server, "/v1/models/wages:predict", {"instances": records})
+    assert status == 200, body
+    graph = kiln.transform.analyze(WAGE_SPEC, ROOT / "examples" / "data" / "wage_islr.csv")
+    features = [graph.apply_instance(record) for record in records]
+    matrix = np.array([[f["age_z"], *f["education"], f["wage_bucket"]] for f in features], dtype=np.float32)
+    logits = matrix @ WEIGHTS
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(np.array(body["predictions"]), expected, rtol=1e-5, atol=1e-6)
+    status, classified = call(server, "/v1/models/wages:classify", {"instances": records, "top_k": 1})
+    assert status == 200 and [r[0][0] for r in classified["results"]] == [["low", "high"][i] for i in expected.argmax(axis=1)]
+    status, body = call(server, "/v1/models/wages:predict", {"instances": [{"age": "old", "education": "x", "wage": 1}]})
+    assert status == 400 and body["error"] == 'instances[0].age: expected int, got a string "old"'
+    status, body = call(server, "/v1/models/wages:predict", {"instances": [{"education": "x", "wage": 1}]})
+    assert status == 400 and "age_z" in body["error"]
+    assert call(server, "/v1/models/fashion:classify", {"instances": [[[[0.0]] * 28] * 28]})[0] == 404
