@@ -42,10 +42,13 @@ public struct ModelRepository: Sendable {
     public let directory: String
     /// Model name → versions, highest last.
     public let models: [String: [ServedModel]]
+    /// Seconds each version took to load (read, optimise, plan).
+    public let loadSeconds: [(model: String, version: Int, seconds: Double)]
 
     public init(directory: String) throws {
         self.directory = directory
         var models: [String: [ServedModel]] = [:]
+        var loadSeconds: [(model: String, version: Int, seconds: Double)] = []
         for name in try Self.entries(directory) {
             var versions: [ServedModel] = []
             for entry in try Self.entries("\(directory)/\(name)") {
@@ -53,6 +56,13 @@ public struct ModelRepository: Sendable {
                 let path = "\(directory)/\(name)/\(entry)/model.onnx"
                 guard access(path, R_OK) == 0 else { continue }
                 let folder = "\(directory)/\(name)/\(entry)"
+                var start = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &start)
+                defer {
+                    var end = timespec()
+                    clock_gettime(CLOCK_MONOTONIC, &end)
+                    loadSeconds.append((name, version, Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9))
+                }
                 do {
                     let transform = access("\(folder)/transform.json", R_OK) == 0 ? try TransformGraph.load(path: "\(folder)/transform.json") : nil
                     let labels = access("\(folder)/labels.txt", R_OK) == 0
@@ -72,6 +82,7 @@ public struct ModelRepository: Sendable {
             throw KilnError(.notFound, "no models in \(directory) (expected \(directory)/<model name>/<version>/model.onnx)")
         }
         self.models = models
+        self.loadSeconds = loadSeconds
     }
 
     /// The model asked for: a version number, or the latest.

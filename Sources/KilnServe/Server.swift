@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import KilnCore
 import KilnNN
@@ -27,6 +28,15 @@ public enum KilnServer {
 
     static func router(repository: ModelRepository, options: ServerOptions) -> Router<BasicRequestContext> {
         let router = Router()
+        let metrics = ServerMetrics(loadSeconds: repository.loadSeconds)
+        router.add(middleware: MetricsRecorder(metrics: metrics))
+        for path in ["/metrics", "/monitoring/prometheus/metrics"] {
+            router.get(RouterPath(path)) { _, _ in
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain; version=0.0.4"
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.text)))
+            }
+        }
         router.get("/v1/health/live") { _, _ in json(.ok, .object([("status", .string("live"))])) }
         router.get("/v1/health/ready") { _, _ in
             json(.ok, .object([("status", .string("ready")), ("models", .array(repository.models.keys.sorted().map { .string($0) }))]))
@@ -107,9 +117,37 @@ public enum KilnServer {
         do { request = try JSONValue.parse(body) } catch let error as KilnError {
             throw KilnError.invalidArgument("the body is not valid JSON: \(error.message)")
         }
-        if route.action == "classify" { return json(.ok, try Predict.classify(request, on: served)) }
-        return json(.ok, try Predict.run(request, on: served))
+        let instances = request["instances"]?.arrayValue?.count
+        var response = json(.ok, route.action == "classify" ? try Predict.classify(request, on: served) : try Predict.run(request, on: served))
+        if let instances { response.headers[instancesHeader] = String(instances) }
+        return response
     }
+
+    /// Times every request and counts it by model, version and status.
+    struct MetricsRecorder: RouterMiddleware {
+        typealias Context = BasicRequestContext
+        let metrics: ServerMetrics
+
+        func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+            let start = ContinuousClock.now
+            let response = try await next(request, context)
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let path = request.uri.path
+            var model = ""
+            var version = ""
+            if path.hasPrefix("/v1/models/"), let route = try? ModelPath(path) {
+                model = route.name
+                version = route.version.map(String.init) ?? "latest"
+            }
+            let instances = request.method == .post ? response.headers[instancesHeader].flatMap { Int($0) } : nil
+            metrics.record(model: model, version: version, status: response.status.code, seconds: seconds, instances: instances)
+            return response
+        }
+    }
+
+    /// The number of instances a predict response answered (for the batch-size histogram).
+    static let instancesHeader = HTTPField.Name("Kiln-Instances")!
 
     // MARK: Responses
 

@@ -133,3 +133,17 @@ def test_raw_feature_records_go_through_the_transform_graph(server, tmp_path):
     status, body = call(server, "/v1/models/wages:predict", {"instances": [{"education": "x", "wage": 1}]})
     assert status == 400 and "age_z" in body["error"]
     assert call(server, "/v1/models/fashion:classify", {"instances": [[[[0.0]] * 28] * 28]})[0] == 404
+
+
+def test_prometheus_metrics_count_requests(server):
+    call(server, "/v1/models/tiny/versions/1")
+    images = np.zeros((3, 28, 28, 1)).tolist()
+    assert call(server, "/v1/models/fashion:predict", {"instances": images})[0] == 200
+    for path in ("/metrics", "/monitoring/prometheus/metrics"):
+        with urllib.request.urlopen(server + path, timeout=30) as response:
+            text = response.read().decode()
+            assert response.headers["Content-Type"].startswith("text/plain")
+        assert 'kiln_requests_total{model="tiny",version="1",status="200"}' in text
+        assert 'kiln_request_duration_seconds_count{model="fashion"}' in text
+        assert 'kiln_request_instances_bucket{model="fashion",le="4.0"}' in text
+        assert 'kiln_model_load_seconds{model="wages",version="1"}' in text

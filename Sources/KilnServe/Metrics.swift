@@ -1,0 +1,93 @@
+import KilnCore
+import NIOConcurrencyHelpers
+
+/// Request counters and latency histograms in Prometheus' text exposition format, served at
+/// `/metrics` and at TensorFlow Serving's `/monitoring/prometheus/metrics`.
+public final class ServerMetrics: Sendable {
+    /// Latency histogram bucket bounds, in seconds.
+    static let latencyBounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    /// Instances-per-request histogram bucket bounds.
+    static let batchBounds = [1.0, 2, 4, 8, 16, 32, 64, 128, 256]
+
+    struct Histogram {
+        var buckets: [Int]
+        var sum = 0.0
+        var count = 0
+
+        init(bounds: Int) { buckets = [Int](repeating: 0, count: bounds) }
+
+        mutating func observe(_ value: Double, bounds: [Double]) {
+            for (index, bound) in bounds.enumerated() where value <= bound { buckets[index] += 1 }
+            sum += value
+            count += 1
+        }
+    }
+
+    struct State {
+        var requests: [String: Int] = [:]
+        var latency: [String: Histogram] = [:]
+        var batch: [String: Histogram] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let loadSeconds: [(model: String, version: Int, seconds: Double)]
+
+    init(loadSeconds: [(model: String, version: Int, seconds: Double)]) { self.loadSeconds = loadSeconds }
+
+    /// Records one request: its model and version (empty for other routes), HTTP status,
+    /// duration and number of instances.
+    func record(model: String, version: String, status: Int, seconds: Double, instances: Int?) {
+        let labels = "model=\"\(escape(model))\",version=\"\(escape(version))\",status=\"\(status)\""
+        state.withLockedValue { state in
+            state.requests[labels, default: 0] += 1
+            let key = "model=\"\(escape(model))\""
+            state.latency[key, default: Histogram(bounds: Self.latencyBounds.count)].observe(seconds, bounds: Self.latencyBounds)
+            if let instances {
+                state.batch[key, default: Histogram(bounds: Self.batchBounds.count)].observe(Double(instances), bounds: Self.batchBounds)
+            }
+        }
+    }
+
+    /// The exposition text.
+    public var text: String {
+        let snapshot = state.withLockedValue { $0 }
+        var lines: [String] = []
+        lines.append("# HELP kiln_requests_total Requests by model, version and HTTP status.")
+        lines.append("# TYPE kiln_requests_total counter")
+        for key in snapshot.requests.keys.sorted() { lines.append("kiln_requests_total{\(key)} \(snapshot.requests[key]!)") }
+        func histogram(_ name: String, _ help: String, _ values: [String: Histogram], _ bounds: [Double]) {
+            lines.append("# HELP \(name) \(help)")
+            lines.append("# TYPE \(name) histogram")
+            for key in values.keys.sorted() {
+                let histogram = values[key]!
+                for (index, bound) in bounds.enumerated() {
+                    lines.append("\(name)_bucket{\(key),le=\"\(bound)\"} \(histogram.buckets[index])")
+                }
+                lines.append("\(name)_bucket{\(key),le=\"+Inf\"} \(histogram.count)")
+                lines.append("\(name)_sum{\(key)} \(histogram.sum)")
+                lines.append("\(name)_count{\(key)} \(histogram.count)")
+            }
+        }
+        histogram("kiln_request_duration_seconds", "Request latency by model.", snapshot.latency, Self.latencyBounds)
+        histogram("kiln_request_instances", "Instances per predict request by model.", snapshot.batch, Self.batchBounds)
+        lines.append("# HELP kiln_model_load_seconds Time to load and plan each served model version.")
+        lines.append("# TYPE kiln_model_load_seconds gauge")
+        for entry in loadSeconds {
+            lines.append("kiln_model_load_seconds{model=\"\(escape(entry.model))\",version=\"\(entry.version)\"} \(entry.seconds)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func escape(_ text: String) -> String {
+        var output = ""
+        for character in text {
+            switch character {
+            case "\\": output += "\\\\"
+            case "\"": output += "\\\""
+            case "\n": output += "\\n"
+            default: output.append(character)
+            }
+        }
+        return output
+    }
+}
