@@ -79,9 +79,13 @@ def stats_suite(args, threads):
     path = benchmark_table(args.rows)
     args.runs = min(args.runs, 3)
     common = ["--runs", str(args.runs), "--warmup", "0", "--threads", str(threads)]
+    tfdv_python = os.environ.get("KILN_TFDV_PYTHON", str(ROOT / ".venv-tfx" / "bin" / "python"))
     return {
         "kiln": [[KILN, "bench", "stats", "--csv", str(path), "--json"] + common],
         "polars": [[PYTHON, str(ROOT / "benchmarks" / "peers" / "polars_stats.py"), str(path)] + common],
+        # TFDV takes over a minute per run: one run per round.
+        "tfdv": [[tfdv_python, str(ROOT / "benchmarks" / "peers" / "tfdv_stats.py"), str(path), "--runs", "1",
+                  "--warmup", "0", "--threads", str(threads)]],
     }
 
 
