@@ -53,8 +53,8 @@ public final class CSVReader {
         pendingBytes = pending
         // A UTF-8 byte-order mark (as spreadsheet programs write) is not part of the first name.
         if first.starts(with: [0xEF, 0xBB, 0xBF]) { first.removeFirst(3) }
+        guard !first.isEmpty else { throw KilnError.format("\(name): the file is empty (no header or records)") }
         var names: [String] = []
-        var headerEnd = 0
         var headerLines = 0
         var headerProblem: String? = nil
         let firstRecordEnd = first.withUnsafeBufferPointer { Self.scanFirstRecordEnd($0.baseAddress!, $0.count, tokenizer: tokenizer) }
@@ -67,10 +67,8 @@ public final class CSVReader {
         if let headerProblem { throw KilnError.format("\(name): line 1: \(headerProblem)") }
         guard !names.isEmpty else { throw KilnError.format("\(name): the file is empty (no header or records)") }
         if options.hasHeader {
-            // Find where the header record ends: parse exactly one record and measure.
-            headerEnd = firstRecordEnd
-            headerLines = first[..<headerEnd].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-            first.removeFirst(headerEnd)
+            headerLines = first[..<firstRecordEnd].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            first.removeFirst(firstRecordEnd)
             names = names.enumerated().map { index, name in name.isEmpty ? "column_\(index + 1)" : name }
             var seen: [String: Int] = [:]
             for (index, column) in names.enumerated() {

@@ -90,6 +90,9 @@ private func read(_ text: String, _ configure: (inout CSVOptions) -> Void = { _ 
         let unknownOverride = #expect(throws: KilnError.self) { try read("a,b\n1,2\n") { $0.types = ["c": .int] } }
         #expect(unknownOverride?.message.contains("the file has 'a' (int), 'b' (int)") == true)
         #expect(throws: KilnError.self) { try read("") }
+        #expect(throws: KilnError.self) { try CSVReader(bytes: [0xEF, 0xBB, 0xBF]).readAll() }
+        let headerOnly = try read("a,b")
+        #expect(headerOnly.rowCount == 0 && headerOnly.schema.map(\.name) == ["a", "b"])
         #expect(throws: KilnError.self) { try read("a,a\n1,2\n") }
     }
 
