@@ -247,6 +247,21 @@ kiln_status kiln_transform_analyze_csv(const char *spec_json, const char *csv_pa
 kiln_status kiln_transform_analyze_table(const char *spec_json, const kiln_table *table,
                                          kiln_transform_graph **out_graph);
 
+/* A partial analysis, in Kiln's compact binary form, of a CSV file or of a table: what a worker
+ * of a distributed job computes on its shard. Partials of the same spec merge (in the order
+ * given) into the graph one pass over all the data gives. *out_bytes is owned: kiln_free;
+ * *out_size is its length. Errors as kiln_transform_analyze_*. */
+kiln_status kiln_transform_partial_csv(const char *spec_json, const char *csv_path, const char *options_json,
+                                       void **out_bytes, size_t *out_size);
+kiln_status kiln_transform_partial_table(const char *spec_json, const kiln_table *table, void **out_bytes,
+                                         size_t *out_size);
+
+/* Merges `count` partial analyses (bytes and sizes borrowed) into a graph. KILN_ERR_FORMAT for
+ * bytes that are not a partial analysis, KILN_ERR_INVALID_ARGUMENT for partials of different
+ * specs. *out_graph is owned: kiln_transform_graph_free. */
+kiln_status kiln_transform_merge(const void *const *partials, const size_t *sizes, size_t count,
+                                 kiln_transform_graph **out_graph);
+
 /* Loads a graph from a JSON file / from JSON text. KILN_ERR_UNSUPPORTED for a newer format. */
 kiln_status kiln_transform_graph_load(const char *path, kiln_transform_graph **out_graph);
 kiln_status kiln_transform_graph_load_json(const char *json, kiln_transform_graph **out_graph);

@@ -106,3 +106,52 @@ public func kiln_transform_apply(_ graph: OpaquePointer?, _ input: OpaquePointer
         target.pointee = retained(try TableHandle(result.outputs, rows: result.rowCount))
     }
 }
+
+private func ownedBytes(_ bytes: [UInt8], _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ size: UnsafeMutablePointer<Int>?) throws {
+    let target = try output(out, "out_bytes")
+    let length = try output(size, "out_size")
+    guard let memory = malloc(max(bytes.count, 1)) else { throw KilnError(.outOfMemory, "cannot allocate \(bytes.count) bytes") }
+    bytes.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(memory), byteCount: $0.count) }
+    target.pointee = memory
+    length.pointee = bytes.count
+}
+
+@_cdecl("kiln_transform_partial_csv")
+public func kiln_transform_partial_csv(_ spec: UnsafePointer<CChar>?, _ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
+                                       _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ size: UnsafeMutablePointer<Int>?) -> Int32 {
+    out?.pointee = nil
+    size?.pointee = 0
+    return withStatus {
+        let parsed = try TransformSpec(jsonText: try string(spec, "spec_json"))
+        let analysis = try TransformAnalysis.analyze(spec: parsed, csvPath: try string(path, "csv_path"), options: try csvOptions(options))
+        try ownedBytes(analysis.encoded(), out, size)
+    }
+}
+
+@_cdecl("kiln_transform_partial_table")
+public func kiln_transform_partial_table(_ spec: UnsafePointer<CChar>?, _ table: OpaquePointer?,
+                                         _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ size: UnsafeMutablePointer<Int>?) -> Int32 {
+    out?.pointee = nil
+    size?.pointee = 0
+    return withStatus {
+        let parsed = try TransformSpec(jsonText: try string(spec, "spec_json"))
+        let data = try borrowed(table, TableHandle.self, "table").table()
+        try ownedBytes(try TransformAnalysis.analyze(spec: parsed, table: data).encoded(), out, size)
+    }
+}
+
+@_cdecl("kiln_transform_merge")
+public func kiln_transform_merge(_ partials: UnsafePointer<UnsafeRawPointer?>?, _ sizes: UnsafePointer<Int>?, _ count: Int,
+                                 _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    makeGraph(out) {
+        guard count >= 1 else { throw KilnError.invalidArgument("give at least one partial analysis (count is \(count))") }
+        guard let partials, let sizes else { throw KilnError(.nullPointer, "partials or sizes is NULL") }
+        var merged: TransformAnalysis? = nil
+        for index in 0..<count {
+            guard let bytes = partials[index] else { throw KilnError(.nullPointer, "partials[\(index)] is NULL") }
+            let partial = try TransformAnalysis(encoded: Array(UnsafeRawBufferPointer(start: bytes, count: sizes[index])))
+            if merged == nil { merged = partial } else { try merged!.merge(partial) }
+        }
+        return try merged!.finish()
+    }
+}

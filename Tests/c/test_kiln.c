@@ -344,6 +344,35 @@ static void test_transform(void) {
     CHECK_STATUS(kiln_table_get_float(result2, 0, z2, 6, NULL), KILN_OK);
     CHECK(memcmp(z, z2, sizeof z) == 0);
 
+    /* A partial analysis merges into the same graph. */
+    void *analysis = NULL;
+    size_t partial_size = 0;
+    CHECK_STATUS(kiln_transform_partial_table(spec, table, &analysis, &partial_size), KILN_OK);
+    CHECK(analysis != NULL && partial_size > 0);
+    const void *partials[2] = {analysis, analysis};
+    const size_t sizes[2] = {partial_size, partial_size};
+    kiln_transform_graph *merged = NULL;
+    CHECK_STATUS(kiln_transform_merge(partials, sizes, 1, &merged), KILN_OK);
+    kiln_table *result3 = NULL;
+    CHECK_STATUS(kiln_transform_apply(merged, table, &result3), KILN_OK);
+    double z3[6];
+    CHECK_STATUS(kiln_table_get_float(result3, 0, z3, 6, NULL), KILN_OK);
+    CHECK(memcmp(z, z3, sizeof z) == 0);
+    kiln_table_free(result3);
+    kiln_transform_graph_free(merged);
+    merged = NULL;
+    CHECK_STATUS(kiln_transform_merge(partials, sizes, 2, &merged), KILN_OK);
+    kiln_transform_graph_free(merged);
+    merged = NULL;
+    CHECK_STATUS(kiln_transform_merge(NULL, sizes, 1, &merged), KILN_ERR_NULL_POINTER);
+    CHECK_STATUS(kiln_transform_merge(partials, sizes, 0, &merged), KILN_ERR_INVALID_ARGUMENT);
+    const char junk[4] = {1, 2, 3, 4};
+    const void *junk_partials[1] = {junk};
+    const size_t junk_sizes[1] = {sizeof junk};
+    CHECK_STATUS(kiln_transform_merge(junk_partials, junk_sizes, 1, &merged), KILN_ERR_FORMAT);
+    CHECK(merged == NULL);
+    kiln_free(analysis);
+
     /* Bad specs and data. */
     kiln_transform_graph *bad = NULL;
     CHECK_STATUS(kiln_transform_analyze_table("{\"features\": [{\"output\": \"a\", \"op\": \"nope\", \"input\": \"age\"}]}", table, &bad),

@@ -149,6 +149,12 @@ _declare("kiln_transform_output_count", _status, _handle, ctypes.POINTER(ctypes.
 _declare("kiln_transform_output_info", _status, _handle, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char_p),
          ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_size_t))
 _declare("kiln_transform_apply", _status, _handle, _handle, ctypes.POINTER(_handle))
+_declare("kiln_transform_partial_csv", _status, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+         ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t))
+_declare("kiln_transform_partial_table", _status, ctypes.c_char_p, _handle, ctypes.POINTER(ctypes.c_void_p),
+         ctypes.POINTER(ctypes.c_size_t))
+_declare("kiln_transform_merge", _status, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t), ctypes.c_size_t,
+         ctypes.POINTER(_handle))
 _declare("kiln_statistics_from_csv", _status, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
          ctypes.POINTER(ctypes.c_void_p))
 _declare("kiln_statistics_from_table", _status, _handle, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p))

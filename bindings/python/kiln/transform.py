@@ -45,6 +45,41 @@ def analyze(spec, data, *, delimiter=None, types=None, missing=None, bad_rows=No
     return TransformGraph(handle)
 
 
+def analyze_partial(spec, data, *, delimiter=None, types=None, missing=None, bad_rows=None):
+    """The partial analysis of one shard (bytes, Kiln's mergeable binary form): run it on each
+    worker of a distributed job, then `merge` the results."""
+    pointer = ctypes.c_void_p()
+    size = ctypes.c_size_t()
+    text = _spec_text(spec)
+    if isinstance(data, dict):
+        table = Table.from_arrays(data)
+        try:
+            check(_ffi.lib.kiln_transform_partial_table(text, table._handle, ctypes.byref(pointer), ctypes.byref(size)))
+        finally:
+            table.close()
+    elif isinstance(data, (str, os.PathLike)):
+        options = csv_options_json(delimiter, types, missing, bad_rows)
+        check(_ffi.lib.kiln_transform_partial_csv(text, os.fsencode(data), options, ctypes.byref(pointer), ctypes.byref(size)))
+    else:
+        raise KilnError(_ffi.ERR_INVALID_ARGUMENT, "data must be a CSV path or a dict of numpy arrays")
+    try:
+        return ctypes.string_at(pointer, size.value)
+    finally:
+        _ffi.lib.kiln_free(pointer)
+
+
+def merge(partials):
+    """The transform graph of partial analyses (bytes from `analyze_partial` or
+    `kiln transform analyze --partial-out`), merged in the order given."""
+    partials = [bytes(partial) for partial in partials]
+    count = len(partials)
+    buffers = (ctypes.c_void_p * max(count, 1))(*[ctypes.cast(ctypes.c_char_p(p), ctypes.c_void_p) for p in partials])
+    sizes = (ctypes.c_size_t * max(count, 1))(*[len(p) for p in partials])
+    handle = ctypes.c_void_p()
+    check(_ffi.lib.kiln_transform_merge(buffers, sizes, count, ctypes.byref(handle)))
+    return TransformGraph(handle)
+
+
 class TransformGraph:
     """A transform graph (immutable, shareable across threads)."""
 

@@ -190,3 +190,32 @@ def test_nan_and_infinity_are_skipped_by_analyzers_and_propagate():
     theirs = StandardScaler().fit(np.array([[1.0], [2.0], [3.0]]))
     np.testing.assert_allclose(out[[0, 1, 4]], theirs.transform(np.array([[1.0], [2.0], [3.0]]))[:, 0])
     assert np.isnan(out[2]) and out[3] == np.inf
+
+
+def test_partial_analyses_of_shards_merge_into_the_whole(tmp_path):
+    spec = {"features": [{"output": "age_z", "op": "scale_to_z_score", "input": "age"},
+                         {"output": "edu", "op": "compute_and_apply_vocabulary", "input": "education"},
+                         {"output": "bucket", "op": "bucketize", "input": "wage", "num_buckets": 5}]}
+    data = kiln.read_csv(DATA / "wage_islr.csv")
+    shards = [{k: v[start:start + 1000] for k, v in data.items()} for start in (0, 1000, 2000)]
+    partials = [kiln.transform.analyze_partial(spec, shard) for shard in shards]
+    assert all(isinstance(p, bytes) and b"kiln.transform_partial" in p[:40] for p in partials)
+    merged = json.loads(kiln.transform.merge(partials).to_json())
+    whole = json.loads(kiln.transform.analyze(spec, DATA / "wage_islr.csv").to_json())
+    assert merged["rows_analyzed"] == whole["rows_analyzed"] == 3000
+    for mine, theirs in zip(merged["features"], whole["features"]):
+        for key in ("vocabulary", "counts", "boundaries", "min", "max"):
+            assert mine.get(key) == theirs.get(key), key
+        if "mean" in theirs:
+            assert mine["mean"] == pytest.approx(theirs["mean"], rel=1e-12)
+            assert mine["std"] == pytest.approx(theirs["std"], rel=1e-12)
+    from_file = kiln.transform.analyze_partial(spec, DATA / "wage_islr.csv")
+    assert json.loads(kiln.transform.merge([from_file]).to_json())["features"][1]["vocabulary"] == whole["features"][1]["vocabulary"]
+    with pytest.raises(kiln.KilnError) as error:
+        kiln.transform.merge([b"not a partial"])
+    assert error.value.code == 5
+    other = kiln.transform.analyze_partial({"features": [{"output": "x", "op": "log1p", "input": "age"}]}, shards[0])
+    with pytest.raises(kiln.KilnError, match="different specs"):
+        kiln.transform.merge([partials[0], other])
+    with pytest.raises(kiln.KilnError):
+        kiln.transform.merge([])
