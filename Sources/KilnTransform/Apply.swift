@@ -157,7 +157,7 @@ extension TransformGraph {
         case .bagOfWords(let options), .tfidf(let options):
             return .multi(termVector(feature, column, rows, options))
         case .impute:
-            return .single(try impute(column, fill: constants.fill, output: outputSchema.first { $0.name == name }!.type, name: name))
+            return .single(try impute(column, fill: constants.fill, output: outputField(feature).type, name: name))
         case .clip(let low, let high):
             return try mapNumbers { _, x in
                 var value = x

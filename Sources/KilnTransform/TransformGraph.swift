@@ -75,26 +75,27 @@ public struct TransformGraph: Sendable {
 
     public var spec: TransformSpec { try! TransformSpec(features: features.map(\.spec)) }
 
-    public var outputSchema: [OutputField] {
-        features.map { feature in
-            let name = feature.spec.output
-            let constants = feature.constants
-            switch feature.spec.operation {
-            case .scaleToZScore, .scaleTo01, .scaleByMinMax, .clip, .log1p:
-                return OutputField(name: name, type: .float, width: 1, isMultiValued: false)
-            case .bucketize, .applyBuckets, .vocabulary, .applyVocabulary, .hashStrings, .hashedCross:
-                return OutputField(name: name, type: .int, width: 1, isMultiValued: false)
-            case .oneHot(let options):
-                return OutputField(name: name, type: .float, width: constants.vocabulary.count + options.oovBuckets, isMultiValued: true)
-            case .bagOfWords, .tfidf:
-                return OutputField(name: name, type: .float, width: constants.vocabulary.count, isMultiValued: true)
-            case .pca(let components):
-                return OutputField(name: name, type: .float, width: components, isMultiValued: true)
-            case .impute(let strategy, _):
-                let input = inputSchema.first { $0.name == feature.spec.inputs[0] }?.type ?? .float
-                let type: ColumnType = strategy == .mean || strategy == .median ? .float : input
-                return OutputField(name: name, type: type, width: 1, isMultiValued: false)
-            }
+    public var outputSchema: [OutputField] { features.map(outputField) }
+
+    /// What one feature produces: its name, type and width.
+    func outputField(_ feature: CompiledFeature) -> OutputField {
+        let name = feature.spec.output
+        let constants = feature.constants
+        switch feature.spec.operation {
+        case .scaleToZScore, .scaleTo01, .scaleByMinMax, .clip, .log1p:
+            return OutputField(name: name, type: .float, width: 1, isMultiValued: false)
+        case .bucketize, .applyBuckets, .vocabulary, .applyVocabulary, .hashStrings, .hashedCross:
+            return OutputField(name: name, type: .int, width: 1, isMultiValued: false)
+        case .oneHot(let options):
+            return OutputField(name: name, type: .float, width: constants.vocabulary.count + options.oovBuckets, isMultiValued: true)
+        case .bagOfWords, .tfidf:
+            return OutputField(name: name, type: .float, width: constants.vocabulary.count, isMultiValued: true)
+        case .pca(let components):
+            return OutputField(name: name, type: .float, width: components, isMultiValued: true)
+        case .impute(let strategy, _):
+            let input = inputSchema.first { $0.name == feature.spec.inputs[0] }?.type ?? .float
+            let type: ColumnType = strategy == .mean || strategy == .median ? .float : input
+            return OutputField(name: name, type: type, width: 1, isMultiValued: false)
         }
     }
 

@@ -57,7 +57,7 @@ public final class CSVReader {
         var names: [String] = []
         var headerLines = 0
         var headerProblem: String? = nil
-        let firstRecordEnd = first.withUnsafeBufferPointer { Self.scanFirstRecordEnd($0.baseAddress!, $0.count, tokenizer: tokenizer) }
+        let firstRecordEnd = first.withUnsafeBufferPointer { tokenizer.firstRecordEnd($0) }
         first[..<firstRecordEnd].withUnsafeBufferPointer { record in
             let tokens = tokenizer.tokenize(record, expectedRecords: 1, fieldsPerRecord: 64)
             guard tokens.recordCount > 0 else { return }
@@ -265,36 +265,6 @@ public final class CSVReader {
                 return buffer
             }
         }
-    }
-
-    /// The byte just after the first record's line ending (quote-aware).
-    private static func scanFirstRecordEnd(_ base: UnsafePointer<UInt8>, _ count: Int, tokenizer: CSVTokenizer) -> Int {
-        var inQuotes = false
-        var atFieldStart = true
-        var position = 0
-        while position < count {
-            let byte = base[position]
-            if inQuotes {
-                if byte == tokenizer.quote {
-                    if position + 1 < count && base[position + 1] == tokenizer.quote {
-                        position += 2
-                        continue
-                    }
-                    inQuotes = false
-                }
-            } else if byte == 0x0A {
-                return position + 1
-            } else if byte == tokenizer.delimiter {
-                atFieldStart = true
-            } else if byte == tokenizer.quote && atFieldStart {
-                inQuotes = true
-                atFieldStart = false
-            } else {
-                atFieldStart = false
-            }
-            position += 1
-        }
-        return count
     }
 
     private static func inferTypes(

@@ -163,6 +163,20 @@ struct CSVTokenizer {
             while position > 0 && base[position - 1] != newline { position -= 1 }
             return position
         }
+        return recordEnd(block, first: false)
+    }
+
+    /// The end of the first record in `block` (its line end included), or the whole block when
+    /// it holds a single unterminated record.
+    func firstRecordEnd(_ block: UnsafeBufferPointer<UInt8>) -> Int {
+        let end = recordEnd(block, first: true)
+        return end == 0 ? block.count : end
+    }
+
+    /// The quote-aware scan both share: the end of the first (or last) complete record, 0 if none.
+    private func recordEnd(_ block: UnsafeBufferPointer<UInt8>, first: Bool) -> Int {
+        guard let base = block.baseAddress else { return 0 }
+        let newline = UInt8(ascii: "\n")
         var lastEnd = 0
         var inQuotes = false
         var atFieldStart = true
@@ -180,6 +194,7 @@ struct CSVTokenizer {
                 }
             } else if byte == newline {
                 lastEnd = position + 1
+                if first { return lastEnd }
                 atFieldStart = true
             } else if byte == delimiter {
                 atFieldStart = true
