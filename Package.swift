@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "KilnTabular", targets: ["KilnTabular"]),
         .library(name: "KilnTransform", targets: ["KilnTransform"]),
         .library(name: "KilnValidation", targets: ["KilnValidation"]),
+        .library(name: "KilnLoad", targets: ["KilnLoad"]),
         .executable(name: "kiln-cli", targets: ["kiln"]),
     ],
     dependencies: [
@@ -26,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -74,6 +77,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KilnLoad",
+            dependencies: [
+                "KilnCore", "KilnTabular",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KilnBenchmarks",
             dependencies: ["KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation"],
             swiftSettings: swiftSettings
@@ -86,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation", "KilnServe", "KilnBenchmarks",
+                "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation", "KilnServe", "KilnLoad", "KilnBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -110,6 +125,16 @@ let package = Package(
         .testTarget(
             name: "KilnValidationTests",
             dependencies: ["KilnValidation"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KilnLoadTests",
+            dependencies: [
+                "KilnLoad",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -7,10 +7,10 @@ struct Kiln: AsyncParsableCommand {
         commandName: "kiln",
         abstract: "Kiln: production ML with a fast native core.",
         version: KilnVersion.string,
-        subcommands: [Info.self, NN.self, Transform.self, Stats.self, SchemaCommand.self, Validate.self, Serve.self, Bench.self])
+        subcommands: [Info.self, NN.self, Transform.self, Stats.self, SchemaCommand.self, Validate.self, Serve.self, Load.self, Bench.self])
 
-    /// As ArgumentParser's, except that `kiln validate` exits with 2 on any usage or input error
-    /// (1 means anomalies), so that a CI job can tell them apart.
+    /// As ArgumentParser's, except that `kiln validate` and `kiln load` exit with 2 on any usage or
+    /// input error (1 means anomalies or a missed threshold), so that a CI job can tell them apart.
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
         do {
@@ -21,7 +21,7 @@ struct Kiln: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            if arguments.first == "validate", !(error is ExitCode) {
+            if arguments.first == "validate" || arguments.first == "load", !(error is ExitCode) {
                 let message = fullMessage(for: error)
                 if !message.isEmpty { _ = (message + "\n").withCString { write(2, $0, strlen($0)) } }
                 exit(withError: ExitCode(2))
