@@ -93,6 +93,18 @@ demo: deps venv release
 	@echo "== kiln bench nn: the Fashion-MNIST CNN, batch 1 and 32, one thread"
 	@"$(RELEASE_BIN)/kiln" bench nn examples/models/fashion_mnist_cnn.onnx --batch 1 --threads 1 --runs 20
 	@"$(RELEASE_BIN)/kiln" bench nn examples/models/fashion_mnist_cnn.onnx --batch 32 --threads 1 --runs 10
+	@echo
+	@echo "== Serve the CNN (kiln serve) and load-test it (kiln load, examples/load/scenario.yaml): 200 requests/s, open loop"
+	@rm -rf .build/demo/models && mkdir -p .build/demo/models/fashion/1
+	@cp examples/models/fashion_mnist_cnn.onnx .build/demo/models/fashion/1/model.onnx
+	@$(PYTHON) examples/load/make_requests.py .build/demo/fashion_requests.csv
+	@"$(RELEASE_BIN)/kiln" serve --model-dir .build/demo/models --port 0 --threads 1 > .build/demo/serve.log 2>&1 & server=$$!; \
+	    trap 'kill $$server' EXIT; \
+	    for attempt in $$(seq 100); do grep -q "^serving" .build/demo/serve.log && break; sleep 0.1; done; \
+	    url=$$(sed -n 's/^serving .* on //p' .build/demo/serve.log); \
+	    test -n "$$url" || { cat .build/demo/serve.log; exit 1; }; \
+	    "$(RELEASE_BIN)/kiln" load "$$url" --scenario examples/load/scenario.yaml --data .build/demo/fashion_requests.csv \
+	        --quiet --json .build/demo/load.json --threshold 'errors<1%'
 
 ## Side-by-side benchmarks against the peers (see benchmarks/README.md).
 bench: release

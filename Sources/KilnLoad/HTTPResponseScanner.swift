@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// An incremental HTTP/1.1 response scanner: it finds where each response ends (status line,
 /// headers, then a `Content-Length` body, a chunked body, or a body up to the connection's
 /// close) without copying or allocating per response. Only the status code and whether the
@@ -161,32 +165,32 @@ public struct HTTPResponseScanner: Sendable {
 
     /// The offset just past the blank line that ends the head, looking across `pending`.
     private static func headEnd(_ bytes: UnsafeRawBufferPointer, from start: Int, pending: [UInt8]) -> Int? {
-        // The state of the "\n[\r]\n" search carried over from the pending bytes.
-        var newlines = 0
-        for byte in pending.suffix(2) {
-            if byte == 0x0A { newlines += 1 } else if byte != 0x0D { newlines = 0 }
+        // A line feed ends the head when at most a carriage return separates it from the previous one.
+        var previousNewline = Int.min / 2  // offset of the last line feed seen, in `bytes` coordinates
+        if let last = pending.lastIndex(of: 0x0A), pending[(last + 1)...].allSatisfy({ $0 == 0x0D }) {
+            previousNewline = start - (pending.count - last)
         }
         var index = start
-        while index < bytes.count {
-            let byte = bytes[index]
-            index += 1
-            if byte == 0x0A {
-                newlines += 1
-                if newlines == 2 { return index }
-            } else if byte != 0x0D {
-                newlines = 0
+        while let newline = firstNewline(bytes, from: index) {
+            let gap = newline - previousNewline - 1  // bytes between the two line feeds
+            if gap == 0 || gap == 1 && (newline - 1 >= start ? bytes[newline - 1] : pending[pending.count - 1]) == 0x0D {
+                return newline + 1
             }
+            previousNewline = newline
+            index = newline + 1
         }
         return nil
     }
 
+    /// The offset of the first line feed at or after `start` (memchr: a head is scanned per response).
+    private static func firstNewline(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard start < bytes.count, let base = bytes.baseAddress,
+              let found = memchr(base + start, 0x0A, bytes.count - start) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
+    }
+
     private static func lineEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
-        var index = start
-        while index < bytes.count {
-            index += 1
-            if bytes[index - 1] == 0x0A { return index }
-        }
-        return index
+        firstNewline(bytes, from: start).map { $0 + 1 } ?? bytes.count
     }
 
     /// The next whole line (without its CRLF), collecting partial lines in `pending`.

@@ -28,7 +28,14 @@ public struct RequestStatistics: Sendable {
     /// Requests that completed, with a response or an error.
     public internal(set) var requests = 0
     public internal(set) var errors: [LoadErrorKind: Int] = [:]
-    public internal(set) var statusCodes: [Int: Int] = [:]
+    /// Responses by status code.
+    public var statusCodes: [Int: Int] {
+        var codes: [Int: Int] = [:]
+        for (code, count) in statusCounts.enumerated() where count > 0 { codes[code] = count }
+        return codes
+    }
+    /// Counts indexed by status code (100...999), kept flat: one is added per response.
+    private var statusCounts = [Int](repeating: 0, count: 1000)
     public internal(set) var bytesReceived = 0
     public internal(set) var bytesSent = 0
     /// From each request's intended send time to the end of its response.
@@ -40,8 +47,8 @@ public struct RequestStatistics: Sendable {
 
     mutating func recordResponse(status: Int, corrected: UInt64, uncorrected: UInt64) {
         requests += 1
-        statusCodes[status, default: 0] += 1
-        if status >= 500 { errors[.status5xx, default: 0] += 1 } else if status >= 400 { errors[.status4xx, default: 0] += 1 }
+        statusCounts[status] += 1  // the scanner reads exactly three digits
+        if status >= 400 { errors[status >= 500 ? .status5xx : .status4xx, default: 0] += 1 }
         _ = self.corrected.record(min(corrected, self.corrected.highestTrackableValue))
         _ = self.uncorrected.record(min(uncorrected, self.uncorrected.highestTrackableValue))
     }
@@ -54,7 +61,7 @@ public struct RequestStatistics: Sendable {
     mutating func merge(_ other: RequestStatistics) {
         requests += other.requests
         errors.merge(other.errors, uniquingKeysWith: +)
-        statusCodes.merge(other.statusCodes, uniquingKeysWith: +)
+        for index in statusCounts.indices { statusCounts[index] += other.statusCounts[index] }
         bytesReceived += other.bytesReceived
         bytesSent += other.bytesSent
         corrected.add(other.corrected)
