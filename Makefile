@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
-SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
+SYSTEM_PACKAGES := libopenblas-dev liblapacke-dev libturbojpeg0-dev libpng-dev pkg-config
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 CC ?= cc

@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "KilnTabular", targets: ["KilnTabular"]),
         .library(name: "KilnTransform", targets: ["KilnTransform"]),
         .library(name: "KilnValidation", targets: ["KilnValidation"]),
+        .library(name: "KilnVision", targets: ["KilnVision"]),
         .library(name: "KilnLoad", targets: ["KilnLoad"]),
         .executable(name: "kiln-cli", targets: ["kiln"]),
     ],
@@ -37,6 +38,8 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         .systemLibrary(name: "CKilnHeader"),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
         .target(
             name: "CKilnSupport",
             cSettings: [.define("KILN_TARGET_CPU_NAME", to: "\"\(targetCPU)\"")]
@@ -77,6 +80,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KilnVision",
+            dependencies: ["KilnCore", "CTurboJPEG", "CPNG"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KilnLoad",
             dependencies: [
                 "KilnCore", "KilnTabular",
@@ -103,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation", "KilnServe", "KilnLoad", "KilnBenchmarks",
+                "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation", "KilnVision", "KilnServe", "KilnLoad", "KilnBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -127,6 +135,11 @@ let package = Package(
         .testTarget(
             name: "KilnValidationTests",
             dependencies: ["KilnValidation"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KilnVisionTests",
+            dependencies: ["KilnVision"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -28,8 +28,8 @@ public struct Comparator: Sendable, Equatable {
     var json: JSONValue { .object([("type", .string(kind.rawValue)), ("threshold", .double(threshold))]) }
 
     init(json: JSONValue, path: String) throws {
-        let reader = try SpecReader(json, path: path)
-        try reader.rejectUnknownFields(["type", "threshold"])
+        var reader = try SpecObject(json, path: path)
+        try reader.rejectUnknownFields(known: ["type", "threshold"])
         let name = try reader.requiredString("type")
         guard let kind = Kind(rawValue: name) else {
             throw reader.error("type", "unknown comparator \"\(name)\" (known: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -83,15 +83,15 @@ public struct FeatureSchema: Sendable, Equatable {
     }
 
     init(json: JSONValue, path: String) throws {
-        let reader = try SpecReader(json, path: path)
-        try reader.rejectUnknownFields([
+        var reader = try SpecObject(json, path: path)
+        try reader.rejectUnknownFields(known: [
             "name", "type", "presence", "domain", "range", "allow_nan", "allow_infinity", "not_in_environment",
             "drift_comparator", "skew_comparator",
         ])
         self.init(name: try reader.requiredString("name"), type: try ColumnType(name: try reader.requiredString("type")))
         if let presence = reader.value("presence") {
-            let inner = try SpecReader(presence, path: "\(path).presence")
-            try inner.rejectUnknownFields(["min_fraction", "min_count"])
+            var inner = try SpecObject(presence, path: "\(path).presence")
+            try inner.rejectUnknownFields(known: ["min_fraction", "min_count"])
             minimumFraction = try inner.double("min_fraction") ?? 0
             minimumCount = try inner.int("min_count") ?? 0
             guard (0...1).contains(minimumFraction), minimumCount >= 0 else {
@@ -100,8 +100,8 @@ public struct FeatureSchema: Sendable, Equatable {
         }
         domain = try reader.strings("domain")
         if let range = reader.value("range") {
-            let inner = try SpecReader(range, path: "\(path).range")
-            try inner.rejectUnknownFields(["min", "max"])
+            var inner = try SpecObject(range, path: "\(path).range")
+            try inner.rejectUnknownFields(known: ["min", "max"])
             let low = try inner.double("min") ?? -.infinity
             let high = try inner.double("max") ?? .infinity
             guard low <= high else { throw inner.error("min", "must not exceed max") }
@@ -139,13 +139,13 @@ public struct Schema: Sendable, Equatable {
     }
 
     public init(json: JSONValue) throws {
-        let reader = try SpecReader(json, path: "schema")
+        var reader = try SpecObject(json, path: "schema")
         let format = try reader.requiredString("format")
         guard format.hasPrefix("kiln.schema/") else {
             throw KilnError.format("not a schema (format is \"\(format)\", expected \"\(Self.format)\")")
         }
         guard format == Self.format else { throw KilnError.unsupported("schema format \"\(format)\" is newer than this Kiln reads (\"\(Self.format)\")") }
-        try reader.rejectUnknownFields(["format", "default_environments", "dataset", "features"])
+        try reader.rejectUnknownFields(known: ["format", "default_environments", "dataset", "features"])
         guard let list = reader.value("features")?.arrayValue else { throw reader.error("features", "is required") }
         features = try list.enumerated().map { try FeatureSchema(json: $1, path: "schema.features[\($0)]") }
         var seen = Set<String>()
@@ -154,8 +154,8 @@ public struct Schema: Sendable, Equatable {
         }
         defaultEnvironments = try reader.strings("default_environments") ?? []
         if let dataset = reader.value("dataset") {
-            let inner = try SpecReader(dataset, path: "schema.dataset")
-            try inner.rejectUnknownFields(["min_examples", "max_examples"])
+            var inner = try SpecObject(dataset, path: "schema.dataset")
+            try inner.rejectUnknownFields(known: ["min_examples", "max_examples"])
             minimumExamples = try inner.int("min_examples") ?? 0
             maximumExamples = try inner.int("max_examples")
         }

@@ -42,7 +42,7 @@ public struct StatisticsSummary: Sendable {
     }
 
     public init(json: JSONValue) throws {
-        let root = try SpecReader(json, path: "statistics")
+        var root = try SpecObject(json, path: "statistics")
         let format = try root.requiredString("format")
         guard format.hasPrefix("kiln.statistics/") else {
             throw KilnError.format("not statistics (format is \"\(format)\", expected \"\(DatasetStatistics.format)\")")
@@ -56,7 +56,7 @@ public struct StatisticsSummary: Sendable {
         for (reason, count) in root.value("invalid_rows_by_reason")?.objectMembers ?? [] { invalidRows[reason] = count.intValue ?? 0 }
         guard let list = root.value("features")?.arrayValue else { throw root.error("features", "is required") }
         features = try list.enumerated().map { index, value in
-            let item = try SpecReader(value, path: "statistics.features[\(index)]")
+            var item = try SpecObject(value, path: "statistics.features[\(index)]")
             var feature = Feature(
                 name: try item.requiredString("name"), type: try ColumnType(name: try item.requiredString("type")),
                 present: try item.requiredInt("num_present"), missing: try item.requiredInt("num_missing"))
@@ -82,86 +82,6 @@ public struct StatisticsSummary: Sendable {
                 return (low, high, count)
             }
             return feature
-        }
-    }
-}
-
-/// Reads one JSON object with errors that name the field.
-struct SpecReader {
-    let path: String
-    private let members: [(String, JSONValue)]
-
-    init(_ value: JSONValue, path: String) throws {
-        guard let members = value.objectMembers else {
-            throw KilnError.invalidArgument("\(path): expected an object, got \(value.kindName)")
-        }
-        self.members = members
-        self.path = path
-    }
-
-    func error(_ field: String, _ message: String) -> KilnError { KilnError.invalidArgument("\(path).\(field): \(message)") }
-
-    var keys: [String] { members.map(\.0) }
-
-    func value(_ field: String) -> JSONValue? {
-        guard let value = members.first(where: { $0.0 == field })?.1 else { return nil }
-        if case .null = value { return nil }
-        return value
-    }
-
-    func string(_ field: String) throws -> String? {
-        guard let value = value(field) else { return nil }
-        guard let string = value.stringValue else { throw error(field, "expected a string, got \(value.kindName)") }
-        return string
-    }
-
-    func requiredString(_ field: String) throws -> String {
-        guard let string = try string(field) else { throw error(field, "is required") }
-        return string
-    }
-
-    func double(_ field: String) throws -> Double? {
-        guard let value = value(field) else { return nil }
-        guard let number = value.doubleValue else { throw error(field, "expected a number, got \(value.kindName)") }
-        return number
-    }
-
-    func int(_ field: String) throws -> Int? {
-        guard let value = value(field) else { return nil }
-        guard let number = value.intValue else { throw error(field, "expected an integer, got \(value.text)") }
-        return number
-    }
-
-    func requiredInt(_ field: String) throws -> Int {
-        guard let number = try int(field) else { throw error(field, "is required") }
-        return number
-    }
-
-    func bool(_ field: String) throws -> Bool? {
-        guard let value = value(field) else { return nil }
-        guard let flag = value.boolValue else { throw error(field, "expected true or false, got \(value.kindName)") }
-        return flag
-    }
-
-    func doubles(_ field: String) throws -> [Double]? {
-        guard let value = value(field) else { return nil }
-        guard let array = value.arrayValue, let numbers = Optional(array.compactMap(\.doubleValue)), numbers.count == array.count else {
-            throw error(field, "expected an array of numbers")
-        }
-        return numbers
-    }
-
-    func strings(_ field: String) throws -> [String]? {
-        guard let value = value(field) else { return nil }
-        guard let array = value.arrayValue, let strings = Optional(array.compactMap(\.stringValue)), strings.count == array.count else {
-            throw error(field, "expected an array of strings")
-        }
-        return strings
-    }
-
-    func rejectUnknownFields(_ known: Set<String>) throws {
-        for key in keys where !known.contains(key) {
-            throw KilnError.invalidArgument("\(path): unknown field '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
         }
     }
 }

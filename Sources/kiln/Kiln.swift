@@ -7,7 +7,7 @@ struct Kiln: AsyncParsableCommand {
         commandName: "kiln",
         abstract: "Kiln: production ML with a fast native core.",
         version: KilnVersion.string,
-        subcommands: [Info.self, NN.self, Transform.self, Stats.self, SchemaCommand.self, Validate.self, Serve.self, Load.self, Bench.self])
+        subcommands: [Info.self, NN.self, Transform.self, Stats.self, SchemaCommand.self, Validate.self, Augment.self, ImageCommand.self, Serve.self, Load.self, Bench.self])
 
     /// As ArgumentParser's, except that `kiln validate` and `kiln load` exit with 2 on any usage or
     /// input error (1 means anomalies or a missed threshold), so that a CI job can tell them apart.

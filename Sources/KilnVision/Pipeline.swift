@@ -1,0 +1,139 @@
+import KilnCore
+
+/// An augmentation pipeline described in JSON with albumentations' names:
+/// `{"transforms": [{"name": "Rotate", "limit": 30, "p": 0.5}, ...]}`. Sample `index` of a run
+/// with `seed` draws every random number from Philox stream `index` of `seed`, so its output
+/// depends on (seed, index) alone, whatever the threads or batches.
+public struct Pipeline: Sendable {
+    let root: Composition
+    /// The final Normalize, which turns the uint8 image into float32.
+    public let normalize: NormalizeStep?
+
+    public struct NormalizeStep: Sendable, Equatable {
+        public var mean: [Double]
+        public var std: [Double]
+        public var layout: Normalize.Layout
+    }
+
+    /// What one sample came out as.
+    public struct Sample: Sendable {
+        /// The augmented image (before Normalize).
+        public var image: Image
+        public var replay: [AppliedTransform]
+    }
+
+    public init(json text: String) throws {
+        let value: JSONValue
+        do { value = try JSONValue.parse(text) } catch { throw KilnError.invalidArgument("pipeline: not valid JSON: \(error)") }
+        try self.init(json: value)
+    }
+
+    public init(json: JSONValue) throws {
+        var spec = try SpecObject(json, path: "pipeline")
+        guard let list = spec.value("transforms")?.arrayValue else {
+            throw KilnError.invalidArgument("pipeline.transforms: a list of transforms is required")
+        }
+        try spec.rejectUnknownFields(["p", "seed"])
+        var children = try list.enumerated().map { try Self.parse($1, path: "pipeline.transforms[\($0)]") }
+        var normalize: NormalizeStep? = nil
+        if let index = children.firstIndex(where: { $0 is NormalizeMarker }) {
+            guard index == children.count - 1 else {
+                throw KilnError.invalidArgument("pipeline.transforms[\(index)]: Normalize must be the last transform (it makes float32)")
+            }
+            normalize = (children.removeLast() as! NormalizeMarker).step
+        }
+        root = Composition(name: "Compose", probability: try spec.double("p") ?? 1, kind: .compose, children: children)
+        self.normalize = normalize
+    }
+
+    /// Augments sample `index` of a run seeded with `seed`.
+    public func sample(_ image: Image, seed: UInt64, index: Int) throws -> Sample {
+        var random = Philox(seed: seed).stream(UInt64(index))
+        var replay: [AppliedTransform] = []
+        let output = try Self.apply(root, image, &random, &replay)
+        return Sample(image: output, replay: replay)
+    }
+
+    /// The float32 output of one sample: Normalize's, or value / 255 without one; HWC or CHW.
+    public func tensorValues(_ image: Image, into output: UnsafeMutablePointer<Float>) {
+        let step = normalize ?? NormalizeStep(mean: [0], std: [1], layout: .chw)
+        Normalize.apply(image, mean: step.mean, std: step.std, layout: step.layout, into: output)
+    }
+
+    /// Augments `images` as samples `startIndex ..< startIndex + count` on Kiln's threads,
+    /// straight into one `[N, C, H, W]` (or `[N, H, W, C]` for Normalize's HWC) float32 tensor.
+    /// Every sample must come out the same size (end with a Resize or a crop).
+    public func batch(_ images: [Image], seed: UInt64, startIndex: Int = 0, threads: Int = Threads.count) throws -> Tensor {
+        guard !images.isEmpty else { throw KilnError.invalidArgument("batch: no images") }
+        let first = try sample(images[0], seed: seed, index: startIndex).image
+        let layout = normalize?.layout ?? .chw
+        let shape = layout == .chw ? [images.count, first.channels, first.height, first.width]
+                                   : [images.count, first.height, first.width, first.channels]
+        var tensor = try Tensor(zeros: shape, dtype: .float32)
+        let perSample = first.width * first.height * first.channels
+        let failure = UncheckedSendable(LockedError())
+        try tensor.withUnsafeMutableBufferPointer(as: Float.self) { buffer in
+            let base = UncheckedSendable(buffer.baseAddress!)
+            Parallel.forEach(images.count, threads: threads) { range in
+                for position in range {
+                    do {
+                        let output = position == 0 ? first : try sample(images[position], seed: seed, index: startIndex + position).image
+                        guard output.width == first.width, output.height == first.height, output.channels == first.channels else {
+                            throw KilnError.shapeMismatch("batch: sample \(startIndex + position) came out \(output.height)×\(output.width)×\(output.channels), sample \(startIndex) \(first.height)×\(first.width)×\(first.channels): end the pipeline with a Resize or a crop")
+                        }
+                        tensorValues(output, into: base.value + position * perSample)
+                    } catch {
+                        failure.value.record(error)
+                    }
+                }
+            }
+        }
+        if let error = failure.value.first { throw error }
+        return tensor
+    }
+
+    static func apply(_ step: any Augmentation, _ image: Image, _ random: inout PhiloxStream,
+                      _ replay: inout [AppliedTransform], forced: Bool = false) throws -> Image {
+        if let composition = step as? Composition {
+            let draw = random.nextUnitDouble()
+            guard forced || draw < composition.probability else { return image }
+            return try composition.run(image, &random, &replay)
+        }
+        return try step.apply(image, &random, &replay, forced: forced)
+    }
+}
+
+/// The first error of a parallel loop.
+final class LockedError: @unchecked Sendable {
+    private let lock = NSLockLike()
+    private(set) var first: Error?
+
+    func record(_ error: Error) {
+        lock.withLock { if first == nil { first = error } }
+    }
+}
+
+/// A pthread mutex (Foundation is not imported here).
+final class NSLockLike: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}
+
+/// Normalize while parsing; the pipeline keeps it as its `normalize` step.
+struct NormalizeMarker: Augmentation {
+    let name = "Normalize"
+    let probability = 1.0
+    let step: Pipeline.NormalizeStep
+
+    func transform(_ image: Image, _ random: inout PhiloxStream, _ parameters: inout [AppliedTransform.Parameter]) throws -> Image { image }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,131 @@
+import KilnCore
+import Testing
+@testable import KilnVision
+
+@Suite struct VisionTests {
+    /// A 40×30 RGB test pattern with gradients and an edge.
+    func pattern(width: Int = 40, height: Int = 30, channels: Int = 3) throws -> Image {
+        var image = try Image(width: width, height: height, channels: channels)
+        for y in 0..<height {
+            for x in 0..<width {
+                for c in 0..<channels { image[x, y, c] = UInt8((x * 7 + y * 3 + c * 50 + (x > width / 2 ? 90 : 0)) % 256) }
+            }
+        }
+        return image
+    }
+
+    @Test func bordersFollowOpenCV() {
+        // cv2.borderInterpolate for n = 5.
+        #expect((-3...7).map { BorderMode.reflect.source($0, 5)! } == [2, 1, 0, 0, 1, 2, 3, 4, 4, 3, 2])
+        #expect((-3...7).map { BorderMode.reflect101.source($0, 5)! } == [3, 2, 1, 0, 1, 2, 3, 4, 3, 2, 1])
+        #expect((-3...7).map { BorderMode.replicate.source($0, 5)! } == [0, 0, 0, 0, 1, 2, 3, 4, 4, 4, 4])
+        #expect(BorderMode.constant.source(-1, 5) == nil && BorderMode.constant.source(4, 5) == 4)
+    }
+
+    @Test func bilinearResizeAgreesWithAFloatReference() throws {
+        let image = try pattern()
+        let out = try Resize.resize(image, width: 17, height: 23)
+        let sx = 40.0 / 17, sy = 30.0 / 23
+        for y in 0..<23 {
+            for x in 0..<17 {
+                var fx = (Double(x) + 0.5) * sx - 0.5, fy = (Double(y) + 0.5) * sy - 0.5
+                fx = min(max(fx, 0), 39); fy = min(max(fy, 0), 29)
+                let x0 = Int(fx), y0 = Int(fy), x1 = min(x0 + 1, 39), y1 = min(y0 + 1, 29)
+                let ax = fx - Double(x0), ay = fy - Double(y0)
+                for c in 0..<3 {
+                    let value = Double(image[x0, y0, c]) * (1 - ax) * (1 - ay) + Double(image[x1, y0, c]) * ax * (1 - ay)
+                        + Double(image[x0, y1, c]) * (1 - ax) * ay + Double(image[x1, y1, c]) * ax * ay
+                    #expect(abs(Double(out[x, y, c]) - value) <= 1, "(\(x), \(y), \(c))")
+                }
+            }
+        }
+    }
+
+    @Test func rotationByZeroAndFullTurnIsIdentity() throws {
+        let image = try pattern()
+        let same = try Warp.affine(image, matrix: .rotation(degrees: 0, centerX: 19.5, centerY: 14.5), fill: [0])
+        #expect(same == image)
+        let halfTurn = try Warp.affine(image, matrix: .rotation(degrees: 180, centerX: 19.5, centerY: 14.5), fill: [0])
+        #expect(halfTurn == Geometry.flipVertical(Geometry.flipHorizontal(image)))
+    }
+
+    @Test func codecsRoundTrip() throws {
+        for channels in [1, 3, 4] {
+            let image = try pattern(channels: channels)
+            #expect(try ImageCodec.decode(try ImageCodec.encode(image, as: .png)) == image)
+            let jpeg = try ImageCodec.decode(try ImageCodec.encode(image, as: .jpeg, quality: 100))
+            #expect(jpeg.width == 40 && jpeg.height == 30 && jpeg.channels == (channels == 1 ? 1 : 3))
+        }
+        #expect(throws: KilnError.self) { try ImageCodec.decode([0xFF, 0xD8, 0xFF, 0x00]) }
+        #expect(throws: KilnError.self) { try ImageCodec.decode(Array("not an image".utf8)) }
+        #expect(throws: KilnError.self) { try ImageCodec.decode([]) }
+    }
+
+    @Test func imagesRejectBadShapes() throws {
+        #expect(throws: KilnError.self) { try Image(width: 0, height: 5, channels: 3) }
+        #expect(throws: KilnError.self) { try Image(width: 5, height: 5, channels: 2) }
+        #expect(throws: KilnError.self) { try Image(width: 2, height: 2, channels: 3, pixels: [1, 2, 3]) }
+        // A view with negative strides (numpy's [::-1, ::-1]) is read without a copy of its own.
+        let image = try pattern()
+        let flipped = try image.pixels.withUnsafeBytes { bytes in
+            try Image(copying: bytes.baseAddress! + (29 * 40 + 39) * 3, width: 40, height: 30, channels: 3,
+                      rowStride: -40 * 3, pixelStride: -3)
+        }
+        #expect(flipped == Geometry.flipVertical(Geometry.flipHorizontal(image)))
+    }
+
+    static let spec = """
+        {"transforms": [
+          {"name": "RandomResizedCrop", "size": [16, 16]},
+          {"name": "HorizontalFlip", "p": 0.5},
+          {"name": "RandomBrightnessContrast", "p": 0.8},
+          {"name": "SomeOf", "n": 2, "transforms": [{"name": "GaussNoise", "std_range": [0.02, 0.1]}, {"name": "ToGray"},
+                                                   {"name": "CoarseDropout", "num_holes_range": [1, 3]}]},
+          {"name": "Normalize", "layout": "CHW"}
+        ]}
+        """
+
+    @Test func samplesDependOnSeedAndIndexOnly() throws {
+        let pipeline = try Pipeline(json: Self.spec)
+        let images = try (0..<12).map { try pattern(width: 30 + $0, height: 25 + $0 % 3) }
+        let whole = try pipeline.batch(images, seed: 9, startIndex: 100, threads: 1)
+        let threaded = try pipeline.batch(images, seed: 9, startIndex: 100, threads: 2)
+        let first = try pipeline.batch(Array(images[0..<5]), seed: 9, startIndex: 100, threads: 2)
+        let second = try pipeline.batch(Array(images[5...]), seed: 9, startIndex: 105, threads: 1)
+        let all = try whole.scalars(as: Float.self)
+        #expect(whole.shape == [12, 3, 16, 16])
+        #expect(try threaded.scalars(as: Float.self) == all)
+        #expect(try first.scalars(as: Float.self) + second.scalars(as: Float.self) == all)
+        #expect(try pipeline.batch(images, seed: 10, startIndex: 100).scalars(as: Float.self) != all)
+        // One sample alone equals its slot in the batch, and Normalize is (v / 255 - mean) / std.
+        let single = try pipeline.sample(images[3], seed: 9, index: 103).image
+        let plane = 16 * 16
+        for c in 0..<3 {
+            let mean = [0.485, 0.456, 0.406][c], std = [0.229, 0.224, 0.225][c]
+            for index in 0..<plane {
+                let expected = (Double(single.pixels[index * 3 + c]) / 255 - mean) / std
+                #expect(abs(Double(all[3 * 3 * plane + c * plane + index]) - expected) < 1e-5)
+            }
+        }
+    }
+
+    @Test func replayRecordsWhatEachSampleGot() throws {
+        let pipeline = try Pipeline(json: #"{"transforms": [{"name": "Rotate", "limit": 10, "p": 0.5}, {"name": "HorizontalFlip", "p": 1}]}"#)
+        var applied = 0
+        for index in 0..<200 {
+            let replay = try pipeline.sample(try pattern(), seed: 1, index: index).replay
+            #expect(replay.map(\.name) == ["Rotate", "HorizontalFlip"])
+            if replay[0].applied {
+                applied += 1
+                let angle = replay[0].parameters[0].value
+                #expect(replay[0].parameters[0].name == "angle" && (-10...10).contains(angle))
+            }
+        }
+        #expect((70...130).contains(applied))
+    }
+
+    @Test func batchesNeedOneOutputSize() throws {
+        let pipeline = try Pipeline(json: #"{"transforms": [{"name": "HorizontalFlip"}]}"#)
+        #expect(throws: KilnError.self) { try pipeline.batch([try pattern(), try pattern(width: 20)], seed: 1) }
+    }
+}
