@@ -105,7 +105,7 @@ let package = Package(
         ),
         .target(
             name: "KilnC",
-            dependencies: ["CKilnHeader", "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation"],
+            dependencies: ["CKilnHeader", "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation", "KilnVision"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -311,6 +311,58 @@ kiln_status kiln_schema_infer(const char *statistics_json, const char *options_j
 kiln_status kiln_validate(const char *statistics_json, const char *schema_json, const char *baseline_json,
                           const char *serving_json, const char *environment, char **out_json);
 
+/* ---- Images and augmentation ---------------------------------------------------------- */
+
+/* A uint8 image in the caller's memory: height x width pixels of `channels` (1, 3 or 4) values.
+ * Strides are in bytes and may be negative (a numpy view such as image[::-1, ::-1]). */
+typedef struct kiln_image_view {
+    const uint8_t *data;
+    int64_t height, width, channels;
+    int64_t row_stride, pixel_stride, channel_stride;
+} kiln_image_view;
+
+/* An image Kiln made (decoded or augmented): contiguous HWC uint8. */
+typedef struct kiln_image kiln_image;
+
+/* Decodes JPEG (libjpeg-turbo; EXIF orientation applied) or PNG (libpng) bytes. KILN_ERR_FORMAT
+ * for corrupt or truncated data. *out_image is owned: kiln_image_free. */
+kiln_status kiln_image_decode(const void *bytes, size_t size, kiln_image **out_image);
+
+/* The image's size, and a copy of its pixels into `out` (height * width * channels bytes). */
+kiln_status kiln_image_info(const kiln_image *image, int64_t *out_height, int64_t *out_width, int64_t *out_channels);
+kiln_status kiln_image_copy(const kiln_image *image, uint8_t *out, size_t size);
+
+/* Releases an image. Accepts NULL. */
+void kiln_image_free(kiln_image *image);
+
+/* Encodes a view as "png" or "jpeg" (quality 1...100; alpha is dropped for JPEG). *out_bytes is
+ * owned: kiln_free. */
+kiln_status kiln_image_encode(const kiln_image_view *image, const char *format, int32_t quality, void **out_bytes,
+                              size_t *out_size);
+
+/* An augmentation pipeline from JSON with albumentations' names ({"transforms": [...]}).
+ * KILN_ERR_INVALID_ARGUMENT names the field at fault. Immutable and thread-safe. */
+typedef struct kiln_augment_pipeline kiln_augment_pipeline;
+kiln_status kiln_augment_pipeline_create(const char *json, kiln_augment_pipeline **out_pipeline);
+void kiln_augment_pipeline_free(kiln_augment_pipeline *pipeline);
+
+/* Whether the pipeline ends with Normalize (its batch output is then normalized; else value/255),
+ * and whether that output is CHW (1) or HWC (0). */
+kiln_status kiln_augment_pipeline_info(const kiln_augment_pipeline *pipeline, int32_t *out_normalizes, int32_t *out_chw);
+
+/* Augments one image as sample `index` of `seed` (the output depends on (seed, index) only):
+ * the uint8 image before any Normalize. out_replay_json may be NULL, else it gets the sampled
+ * parameters ([{"name", "applied", "parameters"}...]), owned: kiln_free. */
+kiln_status kiln_augment_apply(const kiln_augment_pipeline *pipeline, const kiln_image_view *image, uint64_t seed,
+                               int64_t index, kiln_image **out_image, char **out_replay_json);
+
+/* Augments `count` images as samples start_index, start_index + 1, ... on Kiln's threads,
+ * straight into `out` as one float32 [N, C, H, W] tensor (or [N, H, W, C] for Normalize's HWC).
+ * With out == NULL only the shape is computed (from the first sample); out_count is the floats
+ * `out` holds. KILN_ERR_SHAPE_MISMATCH when samples come out in different sizes. */
+kiln_status kiln_augment_batch(const kiln_augment_pipeline *pipeline, const kiln_image_view *images, size_t count,
+                               uint64_t seed, int64_t start_index, float *out, size_t out_count, int64_t out_shape[4]);
+
 #ifdef __cplusplus
 }
 #endif

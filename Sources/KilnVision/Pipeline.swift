@@ -64,32 +64,48 @@ public struct Pipeline: Sendable {
     /// straight into one `[N, C, H, W]` (or `[N, H, W, C]` for Normalize's HWC) float32 tensor.
     /// Every sample must come out the same size (end with a Resize or a crop).
     public func batch(_ images: [Image], seed: UInt64, startIndex: Int = 0, threads: Int = Threads.count) throws -> Tensor {
-        guard !images.isEmpty else { throw KilnError.invalidArgument("batch: no images") }
-        let first = try sample(images[0], seed: seed, index: startIndex).image
-        let layout = normalize?.layout ?? .chw
-        let shape = layout == .chw ? [images.count, first.channels, first.height, first.width]
-                                   : [images.count, first.height, first.width, first.channels]
+        let shape = try batchShape(images, seed: seed, startIndex: startIndex)
         var tensor = try Tensor(zeros: shape, dtype: .float32)
-        let perSample = first.width * first.height * first.channels
-        let failure = UncheckedSendable(LockedError())
         try tensor.withUnsafeMutableBufferPointer(as: Float.self) { buffer in
-            let base = UncheckedSendable(buffer.baseAddress!)
-            Parallel.forEach(images.count, threads: threads) { range in
-                for position in range {
-                    do {
-                        let output = position == 0 ? first : try sample(images[position], seed: seed, index: startIndex + position).image
-                        guard output.width == first.width, output.height == first.height, output.channels == first.channels else {
-                            throw KilnError.shapeMismatch("batch: sample \(startIndex + position) came out \(output.height)×\(output.width)×\(output.channels), sample \(startIndex) \(first.height)×\(first.width)×\(first.channels): end the pipeline with a Resize or a crop")
-                        }
-                        tensorValues(output, into: base.value + position * perSample)
-                    } catch {
-                        failure.value.record(error)
+            try batch(images, seed: seed, startIndex: startIndex, threads: threads, into: buffer)
+        }
+        return tensor
+    }
+
+    /// The shape `batch` produces: that of the first sample, times the count.
+    public func batchShape(_ images: [Image], seed: UInt64, startIndex: Int = 0) throws -> [Int] {
+        guard let image = images.first else { throw KilnError.invalidArgument("batch: no images") }
+        let first = try sample(image, seed: seed, index: startIndex).image
+        return (normalize?.layout ?? .chw) == .chw ? [images.count, first.channels, first.height, first.width]
+                                                   : [images.count, first.height, first.width, first.channels]
+    }
+
+    /// `batch` into caller memory of exactly `batchShape`'s size.
+    public func batch(_ images: [Image], seed: UInt64, startIndex: Int = 0, threads: Int = Threads.count,
+                      into output: UnsafeMutableBufferPointer<Float>) throws {
+        let shape = try batchShape(images, seed: seed, startIndex: startIndex)
+        let perSample = shape.dropFirst().reduce(1, *)
+        guard output.count == perSample * images.count, let start = output.baseAddress else {
+            throw KilnError.shapeMismatch("batch: the output holds \(output.count) floats, the batch needs \(perSample * images.count) (\(shape))")
+        }
+        let base = UncheckedSendable(start)
+        let failure = UncheckedSendable(LockedError())
+        Parallel.forEach(images.count, threads: threads) { range in
+            for position in range {
+                do {
+                    let output = try sample(images[position], seed: seed, index: startIndex + position).image
+                    guard output.width * output.height * output.channels == perSample,
+                          shape == [images.count, output.channels, output.height, output.width]
+                            || shape == [images.count, output.height, output.width, output.channels] else {
+                        throw KilnError.shapeMismatch("batch: sample \(startIndex + position) came out \(output.height)×\(output.width)×\(output.channels), sample \(startIndex) \(shape.dropFirst().map(String.init).joined(separator: "×")): end the pipeline with a Resize or a crop")
                     }
+                    tensorValues(output, into: base.value + position * perSample)
+                } catch {
+                    failure.value.record(error)
                 }
             }
         }
         if let error = failure.value.first { throw error }
-        return tensor
     }
 
     static func apply(_ step: any Augmentation, _ image: Image, _ random: inout PhiloxStream,

@@ -452,6 +452,62 @@ static void test_statistics(void) {
     kiln_table_free(table);
 }
 
+/* Augmentation: a PNG made by Kiln decodes to the same pixels, a pipeline mirrors a negative-
+ * stride view back, batches are written straight into caller memory, bad input is a status. */
+static void test_augment(void) {
+    enum { H = 6, W = 5, C = 3 };
+    uint8_t pixels[H * W * C];
+    for (int i = 0; i < H * W * C; i++) pixels[i] = (uint8_t)(i * 7);
+    kiln_image_view view = {pixels, H, W, C, W * C, C, 1};
+    void *png = NULL;
+    size_t png_size = 0;
+    CHECK_STATUS(kiln_image_encode(&view, "png", 95, &png, &png_size), KILN_OK);
+    kiln_image *decoded = NULL;
+    CHECK_STATUS(kiln_image_decode(png, png_size, &decoded), KILN_OK);
+    int64_t h = 0, w = 0, c = 0;
+    CHECK_STATUS(kiln_image_info(decoded, &h, &w, &c), KILN_OK);
+    CHECK(h == H && w == W && c == C);
+    uint8_t copy[H * W * C];
+    CHECK_STATUS(kiln_image_copy(decoded, copy, sizeof copy), KILN_OK);
+    CHECK(memcmp(copy, pixels, sizeof copy) == 0);
+    CHECK_STATUS(kiln_image_copy(decoded, copy, 3), KILN_ERR_SHAPE_MISMATCH);
+    kiln_image_free(decoded);
+    CHECK_STATUS(kiln_image_decode(png, png_size / 2, &decoded), KILN_ERR_FORMAT);
+    CHECK(decoded == NULL);
+    kiln_free(png);
+
+    kiln_augment_pipeline *pipeline = NULL;
+    CHECK_STATUS(kiln_augment_pipeline_create("{\"transforms\": [{\"name\": \"Rotat\"}]}", &pipeline), KILN_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(kiln_last_error(), "Rotat") != NULL);
+    CHECK_STATUS(kiln_augment_pipeline_create("{\"transforms\": [{\"name\": \"HorizontalFlip\", \"p\": 1}]}", &pipeline), KILN_OK);
+    /* The view of the image mirrored left to right (negative pixel stride) flips back to the original. */
+    kiln_image_view mirrored = {pixels + (W - 1) * C, H, W, C, W * C, -C, 1};
+    kiln_image *flipped = NULL;
+    char *replay = NULL;
+    CHECK_STATUS(kiln_augment_apply(pipeline, &mirrored, 1, 0, &flipped, &replay), KILN_OK);
+    CHECK_STATUS(kiln_image_copy(flipped, copy, sizeof copy), KILN_OK);
+    CHECK(memcmp(copy, pixels, sizeof copy) == 0);
+    CHECK(replay != NULL && strstr(replay, "HorizontalFlip") != NULL);
+    kiln_free(replay);
+    kiln_image_free(flipped);
+
+    kiln_image_view two[2] = {view, view};
+    int64_t shape[4] = {0, 0, 0, 0};
+    CHECK_STATUS(kiln_augment_batch(pipeline, two, 2, 1, 0, NULL, 0, shape), KILN_OK);
+    CHECK(shape[0] == 2 && shape[1] == C && shape[2] == H && shape[3] == W);
+    float batch[2 * C * H * W];
+    CHECK_STATUS(kiln_augment_batch(pipeline, two, 2, 1, 0, batch, 2 * C * H * W, shape), KILN_OK);
+    /* Without Normalize: value / 255 in CHW; sample 0 is flipped (p = 1). */
+    CHECK(batch[0] == pixels[(W - 1) * C] / 255.0f);
+    CHECK_STATUS(kiln_augment_batch(pipeline, two, 2, 1, 0, batch, 7, shape), KILN_ERR_SHAPE_MISMATCH);
+    CHECK_STATUS(kiln_augment_batch(pipeline, NULL, 2, 1, 0, NULL, 0, shape), KILN_ERR_NULL_POINTER);
+    kiln_image_view bad = {pixels, H, W, 2, W * 2, 2, 1};
+    CHECK_STATUS(kiln_augment_apply(pipeline, &bad, 1, 0, &flipped, NULL), KILN_ERR_UNSUPPORTED);
+    kiln_augment_pipeline_free(pipeline);
+    kiln_augment_pipeline_free(NULL);
+    kiln_image_free(NULL);
+}
+
 int main(int argc, char **argv) {
     test_versions();
     test_status_strings();
@@ -460,6 +516,7 @@ int main(int argc, char **argv) {
     test_sgemm_bad_input();
     test_transform();
     test_statistics();
+    test_augment();
     if (argc > 1) {
         test_model(argv[1]);
     } else {

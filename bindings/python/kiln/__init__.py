@@ -7,7 +7,7 @@ from ._errors import KilnError
 from ._library import get_num_threads, info, set_num_threads, version
 from .linalg import matmul, sgemm
 from .nn import Model
-from . import tabular, transform, validation
+from . import tabular, transform, validation, vision
 from .tabular import read_csv
 
 __version__ = version()
@@ -15,5 +15,5 @@ ABI_VERSION = _ffi.ABI_VERSION
 
 __all__ = [
     "KilnError", "Model", "get_num_threads", "info", "matmul", "read_csv", "set_num_threads", "sgemm", "tabular",
-    "transform", "validation", "version",
+    "transform", "validation", "version", "vision",
 ]

@@ -167,3 +167,28 @@ if lib.kiln_abi_version() != ABI_VERSION:
         f"{library_path} has C ABI version {lib.kiln_abi_version()}, this binding needs {ABI_VERSION}: "
         "rebuild libkiln.so and the binding from the same checkout"
     )
+
+
+class ImageView(ctypes.Structure):
+    """struct kiln_image_view"""
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("height", ctypes.c_int64), ("width", ctypes.c_int64), ("channels", ctypes.c_int64),
+        ("row_stride", ctypes.c_int64), ("pixel_stride", ctypes.c_int64), ("channel_stride", ctypes.c_int64),
+    ]
+
+
+_declare("kiln_image_decode", _status, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(_handle))
+_declare("kiln_image_info", _status, _handle, ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int64),
+         ctypes.POINTER(ctypes.c_int64))
+_declare("kiln_image_copy", _status, _handle, ctypes.c_void_p, ctypes.c_size_t)
+_declare("kiln_image_free", None, _handle)
+_declare("kiln_image_encode", _status, ctypes.POINTER(ImageView), ctypes.c_char_p, ctypes.c_int32,
+         ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t))
+_declare("kiln_augment_pipeline_create", _status, ctypes.c_char_p, ctypes.POINTER(_handle))
+_declare("kiln_augment_pipeline_free", None, _handle)
+_declare("kiln_augment_pipeline_info", _status, _handle, ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_int32))
+_declare("kiln_augment_apply", _status, _handle, ctypes.POINTER(ImageView), ctypes.c_uint64, ctypes.c_int64,
+         ctypes.POINTER(_handle), ctypes.POINTER(ctypes.c_void_p))
+_declare("kiln_augment_batch", _status, _handle, ctypes.POINTER(ImageView), ctypes.c_size_t, ctypes.c_uint64,
+         ctypes.c_int64, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int64))

@@ -1,0 +1,137 @@
+// Images and augmentation: decode, encode, pipelines, one image, batches into caller memory.
+import CKilnHeader
+import KilnCore
+import KilnVision
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class ImageHandle {
+    let image: Image
+    init(_ image: Image) { self.image = image }
+}
+
+final class PipelineHandle {
+    let pipeline: Pipeline
+    init(_ pipeline: Pipeline) { self.pipeline = pipeline }
+}
+
+/// The image a view describes (its strides walked once).
+private func image(_ view: UnsafePointer<kiln_image_view>?, _ what: String) throws -> Image {
+    guard let view = view?.pointee else { throw KilnError(.nullPointer, "\(what) is NULL") }
+    guard let data = view.data else { throw KilnError(.nullPointer, "\(what).data is NULL") }
+    return try Image(copying: UnsafeRawPointer(data), width: Int(view.width), height: Int(view.height), channels: Int(view.channels),
+                     rowStride: Int(view.row_stride), pixelStride: Int(view.pixel_stride), channelStride: Int(view.channel_stride))
+}
+
+@_cdecl("kiln_image_decode")
+public func kiln_image_decode(_ bytes: UnsafeRawPointer?, _ size: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let target = try output(out, "out_image")
+        guard let bytes else { throw KilnError(.nullPointer, "bytes is NULL") }
+        let data = Array(UnsafeRawBufferPointer(start: bytes, count: size))
+        target.pointee = retained(ImageHandle(try ImageCodec.decode(data)))
+    }
+}
+
+@_cdecl("kiln_image_info")
+public func kiln_image_info(_ handle: OpaquePointer?, _ height: UnsafeMutablePointer<Int64>?, _ width: UnsafeMutablePointer<Int64>?,
+                            _ channels: UnsafeMutablePointer<Int64>?) -> Int32 {
+    withStatus {
+        let image = try borrowed(handle, ImageHandle.self, "image").image
+        try output(height, "out_height").pointee = Int64(image.height)
+        try output(width, "out_width").pointee = Int64(image.width)
+        try output(channels, "out_channels").pointee = Int64(image.channels)
+    }
+}
+
+@_cdecl("kiln_image_copy")
+public func kiln_image_copy(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<UInt8>?, _ size: Int) -> Int32 {
+    withStatus {
+        let image = try borrowed(handle, ImageHandle.self, "image").image
+        let target = try output(out, "out")
+        guard size == image.pixels.count else {
+            throw KilnError.shapeMismatch("out holds \(size) bytes, the image has \(image.pixels.count)")
+        }
+        image.pixels.withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: size) }
+    }
+}
+
+@_cdecl("kiln_image_free")
+public func kiln_image_free(_ handle: OpaquePointer?) { release(handle, ImageHandle.self) }
+
+@_cdecl("kiln_image_encode")
+public func kiln_image_encode(_ view: UnsafePointer<kiln_image_view>?, _ format: UnsafePointer<CChar>?, _ quality: Int32,
+                              _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ outSize: UnsafeMutablePointer<Int>?) -> Int32 {
+    out?.pointee = nil
+    outSize?.pointee = 0
+    return withStatus {
+        let source = try image(view, "image")
+        let name = try string(format, "format")
+        guard let kind = ImageFormat(rawValue: name == "jpg" ? "jpeg" : name) else {
+            throw KilnError.invalidArgument("format is \"png\" or \"jpeg\", got \"\(name)\"")
+        }
+        let bytes = try ImageCodec.encode(source, as: kind, quality: Int(quality))
+        let target = try output(out, "out_bytes"), sizeTarget = try output(outSize, "out_size")
+        guard let memory = malloc(max(bytes.count, 1)) else { throw KilnError(.outOfMemory, "cannot allocate \(bytes.count) bytes") }
+        bytes.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        target.pointee = memory
+        sizeTarget.pointee = bytes.count
+    }
+}
+
+@_cdecl("kiln_augment_pipeline_create")
+public func kiln_augment_pipeline_create(_ json: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let target = try output(out, "out_pipeline")
+        target.pointee = retained(PipelineHandle(try Pipeline(json: try string(json, "json"))))
+    }
+}
+
+@_cdecl("kiln_augment_pipeline_free")
+public func kiln_augment_pipeline_free(_ handle: OpaquePointer?) { release(handle, PipelineHandle.self) }
+
+@_cdecl("kiln_augment_pipeline_info")
+public func kiln_augment_pipeline_info(_ handle: OpaquePointer?, _ normalizes: UnsafeMutablePointer<Int32>?,
+                                       _ chw: UnsafeMutablePointer<Int32>?) -> Int32 {
+    withStatus {
+        let pipeline = try borrowed(handle, PipelineHandle.self, "pipeline").pipeline
+        try output(normalizes, "out_normalizes").pointee = pipeline.normalize == nil ? 0 : 1
+        try output(chw, "out_chw").pointee = (pipeline.normalize?.layout ?? .chw) == .chw ? 1 : 0
+    }
+}
+
+@_cdecl("kiln_augment_apply")
+public func kiln_augment_apply(_ handle: OpaquePointer?, _ view: UnsafePointer<kiln_image_view>?, _ seed: UInt64, _ index: Int64,
+                               _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                               _ replay: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    out?.pointee = nil
+    replay?.pointee = nil
+    return withStatus {
+        let pipeline = try borrowed(handle, PipelineHandle.self, "pipeline").pipeline
+        let target = try output(out, "out_image")
+        let sample = try pipeline.sample(try image(view, "image"), seed: seed, index: Int(index))
+        if let replay { replay.pointee = try ownedCString(JSONValue.array(sample.replay.map(\.json)).text) }
+        target.pointee = retained(ImageHandle(sample.image))
+    }
+}
+
+@_cdecl("kiln_augment_batch")
+public func kiln_augment_batch(_ handle: OpaquePointer?, _ views: UnsafePointer<kiln_image_view>?, _ count: Int, _ seed: UInt64,
+                               _ startIndex: Int64, _ out: UnsafeMutablePointer<Float>?, _ outCount: Int,
+                               _ outShape: UnsafeMutablePointer<Int64>?) -> Int32 {
+    withStatus {
+        let pipeline = try borrowed(handle, PipelineHandle.self, "pipeline").pipeline
+        let shapeTarget = try output(outShape, "out_shape")
+        guard count > 0 else { throw KilnError.invalidArgument("count must be at least 1") }
+        guard let views else { throw KilnError(.nullPointer, "images is NULL") }
+        let images = try (0..<count).map { try image(views + $0, "images[\($0)]") }
+        let shape = try pipeline.batchShape(images, seed: seed, startIndex: Int(startIndex))
+        for (axis, size) in shape.enumerated() { shapeTarget[axis] = Int64(size) }
+        guard let out else { return }
+        try pipeline.batch(images, seed: seed, startIndex: Int(startIndex), into: UnsafeMutableBufferPointer(start: out, count: outCount))
+    }
+}

@@ -1,0 +1,97 @@
+"""kiln.vision from Python: codecs against OpenCV, batches equal single samples whatever the
+threads or splits, views read in place, errors as KilnError."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import kiln
+
+PHOTOS = Path(__file__).resolve().parents[3] / "examples" / "data" / "photos"
+TRAINING = {"transforms": [
+    {"name": "RandomResizedCrop", "size": [224, 224]},
+    {"name": "HorizontalFlip", "p": 0.5},
+    {"name": "RandomBrightnessContrast", "p": 0.5},
+    {"name": "Normalize", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "layout": "CHW"},
+]}
+
+
+@pytest.fixture(scope="module")
+def photos():
+    return [kiln.vision.read(PHOTOS / name) for name in ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"]]
+
+
+def test_decode_matches_opencv():
+    for name in ["rocket.jpg", "retina.jpg", "chelsea.png"]:
+        ours = kiln.vision.read(PHOTOS / name)
+        np.testing.assert_array_equal(ours, cv2.cvtColor(cv2.imread(str(PHOTOS / name)), cv2.COLOR_BGR2RGB))
+
+
+def test_encode_round_trips(photos):
+    for image in photos:
+        np.testing.assert_array_equal(kiln.vision.decode(kiln.vision.encode(image)), image)
+        jpeg = kiln.vision.decode(kiln.vision.encode(image, "jpeg", quality=90))
+        assert jpeg.shape == image.shape and np.abs(jpeg.astype(int) - image).mean() < 4
+    gray = photos[0][:, :, 0]
+    assert kiln.vision.decode(kiln.vision.encode(gray)).shape == gray.shape + (1,)
+
+
+def test_batches_equal_single_samples_for_any_threads_and_splits(photos):
+    pipeline = kiln.vision.Pipeline(TRAINING)
+    images = photos * 4  # 16 images of four sizes
+    previous = kiln.get_num_threads()
+    try:
+        kiln.set_num_threads(1)
+        one_thread = pipeline.batch(images, seed=11, start_index=40)
+        kiln.set_num_threads(2)
+        two_threads = pipeline.batch(images, seed=11, start_index=40)
+    finally:
+        kiln.set_num_threads(previous)
+    assert one_thread.shape == (16, 3, 224, 224) and one_thread.dtype == np.float32
+    np.testing.assert_array_equal(one_thread, two_threads)
+    split = np.concatenate([pipeline.batch(images[:7], seed=11, start_index=40), pipeline.batch(images[7:], seed=11, start_index=47)])
+    np.testing.assert_array_equal(split, one_thread)
+    np.testing.assert_array_equal(pipeline(images[5], seed=11, index=45), one_thread[5])
+    assert not np.array_equal(pipeline.batch(images, seed=12, start_index=40), one_thread)
+
+
+def test_normalize_is_the_documented_formula(photos):
+    image = photos[1]
+    out = kiln.vision.Pipeline({"transforms": [{"name": "Normalize", "mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.3]}]})(image)
+    expected = (image / 255.0 - [0.5, 0.4, 0.3]) / [0.2, 0.25, 0.3]
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)  # HWC by default
+    plain = kiln.vision.Pipeline({"transforms": [{"name": "HorizontalFlip", "p": 0}]}).batch([image])
+    np.testing.assert_allclose(plain[0], image.transpose(2, 0, 1) / 255.0, rtol=1e-6)
+
+
+def test_views_with_negative_strides_are_read_in_place(photos):
+    image = photos[0]
+    identity = kiln.vision.Pipeline({"transforms": [{"name": "VerticalFlip", "p": 0}]})
+    for view in [image[::-1, ::-1], image[:, ::-1], image[10:300:3, 5::2], image[:, :, ::-1]]:
+        np.testing.assert_array_equal(identity(view), view)
+
+
+def test_replay_returns_each_transforms_parameters(photos):
+    pipeline = kiln.vision.Pipeline({"transforms": [{"name": "Rotate", "limit": 20, "p": 1}, {"name": "Resize", "height": 64, "width": 64}]})
+    image, steps = pipeline(photos[0], seed=3, index=2, replay=True)
+    assert image.shape == (64, 64, 3)
+    assert [step["name"] for step in steps] == ["Rotate", "Resize"]
+    assert -20 <= steps[0]["parameters"]["angle"] <= 20
+    again, same = pipeline(photos[0], seed=3, index=2, replay=True)
+    assert same == steps and np.array_equal(again, image)
+
+
+def test_bad_input_raises_kiln_error(photos):
+    with pytest.raises(kiln.KilnError, match="unknown field 'limt'"):
+        kiln.vision.Pipeline({"transforms": [{"name": "Rotate", "limt": 30}]})
+    with pytest.raises(kiln.KilnError, match="corrupt or truncated"):
+        kiln.vision.decode((PHOTOS / "rocket.jpg").read_bytes()[:20000])
+    with pytest.raises(kiln.KilnError, match="uint8"):
+        kiln.vision.Pipeline(TRAINING)(photos[0].astype(np.float32))
+    with pytest.raises(kiln.KilnError, match="1, 3 or 4 channels"):
+        kiln.vision.Pipeline(TRAINING)(np.zeros((8, 8, 2), np.uint8))
+    with pytest.raises(kiln.KilnError, match="same size|Resize or a crop"):
+        kiln.vision.Pipeline({"transforms": [{"name": "HorizontalFlip"}]}).batch(photos[:2])
+    with pytest.raises(kiln.KilnError, match="larger than the image"):
+        kiln.vision.Pipeline({"transforms": [{"name": "RandomCrop", "height": 1000, "width": 10}]})(photos[0])
