@@ -363,6 +363,20 @@ kiln_status kiln_augment_apply(const kiln_augment_pipeline *pipeline, const kiln
 kiln_status kiln_augment_batch(const kiln_augment_pipeline *pipeline, const kiln_image_view *images, size_t count,
                                uint64_t seed, int64_t start_index, float *out, size_t out_count, int64_t out_shape[4]);
 
+/* A folder-per-class dataset (ROOT/<class>/<image>.png|jpg, classes in byte order): *out_json
+ * is {"classes": [...], "paths": [...], "labels": [...]}, owned: kiln_free. */
+kiln_status kiln_image_folder_scan(const char *root, char **out_json);
+
+/* scikit-learn's "balanced" class weights, n_samples / (n_present_classes * count[c]), into
+ * out_weights[class_count] (0 for an absent class). Labels are 0 ... class_count - 1. */
+kiln_status kiln_class_weights(const int64_t *labels, size_t count, size_t class_count, double *out_weights);
+
+/* Draws start ... start + out_count - 1 of a seeded class-balanced stream of sample indices: each
+ * draw picks a class from `target` (class_count weights; NULL: uniform over present classes),
+ * then one of its samples, from (seed, draw) only. */
+kiln_status kiln_class_balanced_sample(const int64_t *labels, size_t count, size_t class_count, const double *target,
+                                       uint64_t seed, int64_t start, int64_t *out_indices, size_t out_count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -135,3 +135,44 @@ public func kiln_augment_batch(_ handle: OpaquePointer?, _ views: UnsafePointer<
         try pipeline.batch(images, seed: seed, startIndex: Int(startIndex), into: UnsafeMutableBufferPointer(start: out, count: outCount))
     }
 }
+
+@_cdecl("kiln_image_folder_scan")
+public func kiln_image_folder_scan(_ root: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let target = try output(out, "out_json")
+        let folder = try ImageFolder(path: try string(root, "root"))
+        let json = JSONValue.object([("classes", .array(folder.classes.map { .string($0) })),
+                                     ("paths", .array(folder.paths.map { .string($0) })),
+                                     ("labels", .array(folder.labels.map { .int($0) }))])
+        target.pointee = try ownedCString(json.text)
+    }
+}
+
+private func labels(_ pointer: UnsafePointer<Int64>?, _ count: Int) throws -> [Int] {
+    guard let pointer else { throw KilnError(.nullPointer, "labels is NULL") }
+    return (0..<count).map { Int(pointer[$0]) }
+}
+
+@_cdecl("kiln_class_weights")
+public func kiln_class_weights(_ labelPointer: UnsafePointer<Int64>?, _ count: Int, _ classCount: Int,
+                               _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    withStatus {
+        let target = try output(out, "out_weights")
+        let weights = try ClassBalance.weights(labels: try labels(labelPointer, count), classCount: classCount)
+        for (index, weight) in weights.enumerated() { target[index] = weight }
+    }
+}
+
+@_cdecl("kiln_class_balanced_sample")
+public func kiln_class_balanced_sample(_ labelPointer: UnsafePointer<Int64>?, _ count: Int, _ classCount: Int,
+                                       _ targetWeights: UnsafePointer<Double>?, _ seed: UInt64, _ start: Int64,
+                                       _ out: UnsafeMutablePointer<Int64>?, _ outCount: Int) -> Int32 {
+    withStatus {
+        let target = try output(out, "out_indices")
+        let weights = targetWeights.map { pointer in (0..<classCount).map { pointer[$0] } }
+        let indices = try ClassBalance.sample(labels: try labels(labelPointer, count), count: outCount, seed: seed,
+                                              start: Int(start), target: weights, classCount: classCount)
+        for (position, index) in indices.enumerated() { target[position] = Int64(index) }
+    }
+}

@@ -192,3 +192,7 @@ _declare("kiln_augment_apply", _status, _handle, ctypes.POINTER(ImageView), ctyp
          ctypes.POINTER(_handle), ctypes.POINTER(ctypes.c_void_p))
 _declare("kiln_augment_batch", _status, _handle, ctypes.POINTER(ImageView), ctypes.c_size_t, ctypes.c_uint64,
          ctypes.c_int64, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int64))
+_declare("kiln_image_folder_scan", _status, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p))
+_declare("kiln_class_weights", _status, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p)
+_declare("kiln_class_balanced_sample", _status, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p,
+         ctypes.c_uint64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_size_t)

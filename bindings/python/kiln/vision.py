@@ -131,3 +131,55 @@ class Pipeline:
         check(_ffi.lib.kiln_augment_batch(self._handle, array, len(views), seed, start_index, out.ctypes.data, out.size,
                                           shape))
         return out
+
+
+class ImageFolder:
+    """A folder-per-class dataset (ROOT/<class>/<image>): `classes`, `paths`, `labels` (int64),
+    and `dataset[i] -> (image, label)`."""
+
+    def __init__(self, root):
+        out = ctypes.c_void_p()
+        check(_ffi.lib.kiln_image_folder_scan(os.fsencode(root), ctypes.byref(out)))
+        try:
+            scan = json.loads(ctypes.string_at(out).decode())
+        finally:
+            _ffi.lib.kiln_free(out)
+        self.classes = scan["classes"]
+        self.paths = scan["paths"]
+        self.labels = np.array(scan["labels"], dtype=np.int64)
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        return read(self.paths[index]), int(self.labels[index])
+
+
+def _labels(labels, num_classes):
+    labels = np.ascontiguousarray(labels, dtype=np.int64)
+    if labels.ndim != 1:
+        raise KilnError(_ffi.ERR_INVALID_ARGUMENT, "labels are a 1-D array of class indices")
+    classes = int(labels.max()) + 1 if num_classes is None and labels.size else (num_classes or 0)
+    return labels, classes
+
+
+def class_weights(labels, num_classes=None):
+    """scikit-learn's "balanced" weights: n_samples / (n_classes * count[c]), one per class."""
+    labels, classes = _labels(labels, num_classes)
+    out = np.zeros(max(classes, 1), dtype=np.float64)
+    check(_ffi.lib.kiln_class_weights(labels.ctypes.data, labels.size, classes, out.ctypes.data))
+    return out[:classes]
+
+
+def balanced_indices(labels, count, seed=0, start=0, target=None, num_classes=None):
+    """Draws start ... start + count - 1 of a seeded class-balanced stream of sample indices
+    (minority classes oversampled to `target`, uniform by default)."""
+    labels, classes = _labels(labels, num_classes)
+    weights = None if target is None else np.ascontiguousarray(target, dtype=np.float64)
+    if weights is not None and weights.size != classes:
+        raise KilnError(_ffi.ERR_SHAPE_MISMATCH, f"target has {weights.size} weights for {classes} classes")
+    out = np.zeros(count, dtype=np.int64)
+    check(_ffi.lib.kiln_class_balanced_sample(labels.ctypes.data, labels.size, classes,
+                                              None if weights is None else weights.ctypes.data, seed, start,
+                                              out.ctypes.data, count))
+    return out

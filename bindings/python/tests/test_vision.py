@@ -95,3 +95,39 @@ def test_bad_input_raises_kiln_error(photos):
         kiln.vision.Pipeline({"transforms": [{"name": "HorizontalFlip"}]}).batch(photos[:2])
     with pytest.raises(kiln.KilnError, match="larger than the image"):
         kiln.vision.Pipeline({"transforms": [{"name": "RandomCrop", "height": 1000, "width": 10}]})(photos[0])
+
+
+FASHION = PHOTOS.parent / "fashion_mnist_1000"
+
+
+def test_image_folder_reads_the_folder_per_class_layout():
+    dataset = kiln.vision.ImageFolder(FASHION)
+    assert dataset.classes == sorted(path.name for path in FASHION.iterdir() if path.is_dir())
+    assert len(dataset) == 1000 and np.bincount(dataset.labels).tolist() == [100] * 10
+    image, label = dataset[123]
+    assert image.shape == (28, 28, 1) and dataset.classes[label] == Path(dataset.paths[123]).parent.name
+    np.testing.assert_array_equal(image[:, :, 0], cv2.imread(dataset.paths[123], cv2.IMREAD_GRAYSCALE))
+    with pytest.raises(kiln.KilnError, match="no class folders"):
+        kiln.vision.ImageFolder(PHOTOS)
+
+
+def test_class_weights_match_scikit_learn():
+    from sklearn.utils.class_weight import compute_class_weight
+    labels = np.array([0] * 50 + [1] * 5 + [2] * 20 + [3] * 1)
+    np.testing.assert_allclose(kiln.vision.class_weights(labels),
+                               compute_class_weight("balanced", classes=np.arange(4), y=labels), rtol=1e-12)
+
+
+def test_balanced_sampling_oversamples_minorities_reproducibly():
+    labels = np.array([0] * 900 + [1] * 90 + [2] * 10)
+    indices = kiln.vision.balanced_indices(labels, 30000, seed=4)
+    shares = np.bincount(labels[indices], minlength=3) / indices.size
+    np.testing.assert_allclose(shares, [1 / 3] * 3, atol=0.015)
+    assert set(indices[labels[indices] == 2]) == set(range(990, 1000))  # every minority sample is used
+    parts = np.concatenate([kiln.vision.balanced_indices(labels, 1000, seed=4, start=0),
+                            kiln.vision.balanced_indices(labels, 2000, seed=4, start=1000)])
+    np.testing.assert_array_equal(parts, indices[:3000])
+    skewed = kiln.vision.balanced_indices(labels, 20000, seed=1, target=[0.5, 0.25, 0.25])
+    np.testing.assert_allclose(np.bincount(labels[skewed]) / skewed.size, [0.5, 0.25, 0.25], atol=0.015)
+    with pytest.raises(kiln.KilnError):
+        kiln.vision.balanced_indices(labels, 10, target=[1, 1])
