@@ -94,6 +94,12 @@ demo: deps venv release
 	@"$(RELEASE_BIN)/kiln" bench nn examples/models/fashion_mnist_cnn.onnx --batch 1 --threads 1 --runs 20
 	@"$(RELEASE_BIN)/kiln" bench nn examples/models/fashion_mnist_cnn.onnx --batch 32 --threads 1 --runs 10
 	@echo
+	@echo "== Augment the bundled photos (examples/augment/training.json, albumentations' names): 4 seeded copies each"
+	@"$(RELEASE_BIN)/kiln" augment --pipeline examples/augment/training.json --seed 1 --copies 4 \
+	    --output-dir .build/demo/augmented --contact-sheet .build/demo/contact_sheet.png --replay .build/demo/augment_replay.json \
+	    examples/data/photos/*.png examples/data/photos/*.jpg 2>/dev/null
+	@echo "contact sheet: .build/demo/contact_sheet.png (each row: the photo, then its copies); parameters: .build/demo/augment_replay.json"
+	@echo
 	@echo "== Serve the CNN (kiln serve) and load-test it (kiln load, examples/load/scenario.yaml): 200 requests/s, open loop"
 	@rm -rf .build/demo/models && mkdir -p .build/demo/models/fashion/1
 	@cp examples/models/fashion_mnist_cnn.onnx .build/demo/models/fashion/1/model.onnx

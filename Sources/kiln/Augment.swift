@@ -14,6 +14,7 @@ struct Augment: ParsableCommand {
     @Option(help: "png or jpeg (default: the input's format).") var format: String?
     @Option(help: "JPEG quality, 1...100.") var quality = 95
     @Option(help: "Write each sample's sampled parameters here (JSON).") var replay: String?
+    @Option(help: "Also write a PNG grid of every input and its copies here.") var contactSheet: String?
     @Argument(help: "JPEG or PNG images.") var images: [String]
 
     func run() throws {
@@ -25,17 +26,20 @@ struct Augment: ParsableCommand {
         let pipeline = try Pipeline(json: String(decoding: try FileIO.read(self.pipeline), as: UTF8.self))
         try FileIO.makeDirectory(outputDir)
         var records: [JSONValue] = []
+        var sheet: [Image] = []
         for (position, path) in images.enumerated() {
             let bytes = try FileIO.read(path)
             let image: Image
             do { image = try ImageCodec.decode(bytes) } catch let error as KilnError { throw KilnError(error.code, "\(path): \(error.message)") }
             let format = forcedFormat ?? ImageFormat.detect(bytes) ?? .png
+            if contactSheet != nil { sheet.append(image) }
             let stem = String(path.split(separator: "/").last!.split(separator: ".", omittingEmptySubsequences: false).dropLast().joined(separator: "."))
             for copy in 0..<copies {
                 let index = position * copies + copy
                 let sample = try pipeline.sample(image, seed: seed, index: index)
                 let name = "\(outputDir)/\(stem)_\(copy).\(format == .jpeg ? "jpg" : "png")"
                 try ImageCodec.write(sample.image, to: name, format: format, quality: quality)
+                if contactSheet != nil { sheet.append(sample.image) }
                 records.append(.object([("input", .string(path)), ("output", .string(name)), ("index", .int(index)),
                                         ("transforms", .array(sample.replay.map(\.json)))]))
             }
@@ -43,7 +47,10 @@ struct Augment: ParsableCommand {
         if let replay {
             try FileIO.write(Array((JSONValue.object([("seed", .int(Int(seed))), ("samples", .array(records))]).pretty + "\n").utf8), to: replay)
         }
-        print("wrote \(records.count) image(s) to \(outputDir)")
+        if let contactSheet {
+            try ImageCodec.write(try ContactSheet.make(sheet, columns: copies + 1), to: contactSheet, format: .png)
+        }
+        print("wrote \(records.count) image(s) to \(outputDir)" + (contactSheet.map { " and a contact sheet to \($0)" } ?? ""))
         if pipeline.normalize != nil { printError("note: Normalize makes tensors; the images were written before it") }
     }
 }

@@ -60,3 +60,28 @@ public enum Geometry {
         return out
     }
 }
+
+/// A grid of thumbnails, for looking at augmentations at a glance.
+public enum ContactSheet {
+    /// Tiles `images` (any sizes and channel counts) `columns` wide, each resized to fit a
+    /// `cell`×`cell` square on a dark background, as RGB.
+    public static func make(_ images: [Image], columns: Int, cell: Int = 160, gap: Int = 4) throws -> Image {
+        guard !images.isEmpty, columns >= 1, cell >= 8 else { throw KilnError.invalidArgument("contact sheet: no images") }
+        let rows = (images.count + columns - 1) / columns
+        let width = columns * (cell + gap) + gap, height = rows * (cell + gap) + gap
+        var sheet = try Image(width: width, height: height, channels: 3, fill: 24)
+        for (position, image) in images.enumerated() {
+            let scale = Double(cell) / Double(max(image.width, image.height))
+            let thumb = try Resize.resize(image, width: max(1, Int(Double(image.width) * scale)),
+                                          height: max(1, Int(Double(image.height) * scale)), interpolation: .area)
+            let originX = gap + (position % columns) * (cell + gap) + (cell - thumb.width) / 2
+            let originY = gap + (position / columns) * (cell + gap) + (cell - thumb.height) / 2
+            for y in 0..<thumb.height {
+                for x in 0..<thumb.width {
+                    for c in 0..<3 { sheet[originX + x, originY + y, c] = thumb[x, y, thumb.channels >= 3 ? c : 0] }
+                }
+            }
+        }
+        return sheet
+    }
+}
