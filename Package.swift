@@ -100,7 +100,7 @@ let package = Package(
         ),
         .target(
             name: "KilnBenchmarks",
-            dependencies: ["KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation"],
+            dependencies: ["KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation", "KilnVision"],
             swiftSettings: swiftSettings
         ),
         .target(

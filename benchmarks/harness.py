@@ -89,7 +89,24 @@ def stats_suite(args, threads):
     }
 
 
-SUITES = {"gemm": gemm_suite, "nn": nn_suite, "transform": transform_suite, "stats": stats_suite}
+AUGMENT_OPS = ("HorizontalFlip,VerticalFlip,Rotate,Affine,RandomResizedCrop,CenterCrop,RandomCrop,PadIfNeeded,"
+               "RandomBrightnessContrast,HueSaturationValue,ToGray,GaussNoise,GaussianBlur,CoarseDropout")
+
+
+def augment_suite(args, threads):
+    """Every op at 224² (and Resize 256² -> 224², Normalize, the training pipeline), then at 512²."""
+    common = ["--runs", str(args.runs), "--warmup", str(args.warmup), "--threads", str(threads)]
+    peer = str(ROOT / "benchmarks" / "peers" / "augment_peers.py")
+    return {
+        "kiln": [[KILN, "bench", "augment", "--size", "224", "--json"] + common,
+                 [KILN, "bench", "augment", "--size", "512", "--cases", AUGMENT_OPS, "--json"] + common],
+        **{engine: [[PYTHON, peer, "--engine", engine, "--size", "224"] + common,
+                    [PYTHON, peer, "--engine", engine, "--size", "512", "--cases", AUGMENT_OPS] + common]
+           for engine in ("albumentations", "opencv", "pillow")},
+    }
+
+
+SUITES = {"gemm": gemm_suite, "nn": nn_suite, "transform": transform_suite, "stats": stats_suite, "augment": augment_suite}
 
 
 def run_lines(command):

@@ -179,8 +179,8 @@ struct RandomResizedCrop: Augmentation {
         let chosen = crop!
         parameters += [.init(name: "x", value: Double(chosen.x)), .init(name: "y", value: Double(chosen.y)),
                        .init(name: "width", value: Double(chosen.width)), .init(name: "height", value: Double(chosen.height))]
-        let cropped = try Geometry.crop(image, x: chosen.x, y: chosen.y, width: chosen.width, height: chosen.height)
-        return try Resize.resize(cropped, width: width, height: height, interpolation: interpolation)
+        return try Resize.cropResize(image, x: chosen.x, y: chosen.y, cropWidth: chosen.width, cropHeight: chosen.height,
+                                     width: width, height: height, interpolation: interpolation)
     }
 }
 

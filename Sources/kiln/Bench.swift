@@ -2,11 +2,12 @@ import ArgumentParser
 import KilnBenchmarks
 import KilnCore
 import KilnTransform
+import KilnVision
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time Kiln's kernels; `benchmarks/run` compares them with the peers.",
-        subcommands: [Gemm.self, NNModel.self, TransformBench.self, StatsBench.self])
+        subcommands: [Gemm.self, NNModel.self, TransformBench.self, StatsBench.self, AugmentBench.self])
 }
 
 /// Options every benchmark suite takes.
@@ -142,6 +143,27 @@ extension Bench {
             try options.threadOptions.apply()
             let path = try csv ?? TabularData.cachedFile(rows: rows)
             options.report([try StatisticsSuite.run(path: path, runs: options.runs, warmup: options.warmup)])
+        }
+    }
+}
+
+extension Bench {
+    struct AugmentBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "augment",
+            abstract: "Each augmentation on a size² RGB image (images/s, one case per op) and the training pipeline on 64 distinct 512² images.")
+
+        @Option(help: "The side of the single-op images.") var size = 224
+        @Option(help: "Photos to cut the benchmark images from (default: examples/data/photos).") var photos: [String] = []
+        @Option(help: "Cases to run, comma-separated (op names or pipeline; default all).") var cases: String?
+        @OptionGroup var options: BenchOptions
+
+        func run() throws {
+            try options.threadOptions.apply()
+            let paths = photos.isEmpty ? ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "retina.jpg"].map { "examples/data/photos/\($0)" } : photos
+            let images = try paths.map { try ImageCodec.read(path: $0) }
+            options.report(try AugmentSuite.run(photos: images, size: size, cases: cases.map { Set($0.split(separator: ",").map(String.init)) },
+                                                runs: options.runs, warmup: options.warmup))
         }
     }
 }

@@ -12,18 +12,21 @@ public enum Color {
 
     /// Applies a lookup table to the colour channels (not to alpha).
     static func mapColor(_ image: Image, _ table: [UInt8]) -> Image {
-        var out = image
-        let colorChannels = image.channels == 4 ? 3 : image.channels
-        out.pixels.withUnsafeMutableBufferPointer { pixels in
-            table.withUnsafeBufferPointer { lut in
-                if colorChannels == image.channels {
-                    for index in pixels.indices { pixels[index] = lut[Int(pixels[index])] }
-                } else {
-                    for index in pixels.indices where index % 4 != 3 { pixels[index] = lut[Int(pixels[index])] }
+        let channels = image.channels
+        let pixels = [UInt8](unsafeUninitializedCapacity: image.pixels.count) { target, count in
+            image.pixels.withUnsafeBufferPointer { source in
+                table.withUnsafeBufferPointer { lut in
+                    let from = source.baseAddress!, to = target.baseAddress!
+                    if channels == 4 {
+                        for index in 0..<source.count { to[index] = index & 3 == 3 ? from[index] : lut[Int(from[index])] }
+                    } else {
+                        for index in 0..<source.count { to[index] = lut[Int(from[index])] }
+                    }
                 }
             }
+            count = image.pixels.count
         }
-        return out
+        return try! Image(width: image.width, height: image.height, channels: channels, pixels: pixels)
     }
 
     /// Grey as `cv2.COLOR_RGB2GRAY` computes it (0.299 R + 0.587 G + 0.114 B in 14-bit fixed
@@ -88,14 +91,40 @@ public enum Color {
     }
 
     /// Adds Gaussian noise of standard deviation `std * 255` (mean 0) to every colour value,
-    /// from the sample's own random stream.
+    /// from the sample's own random stream (which seeds a SplitMix64 sequence): each value takes 16
+    /// random bits, mapped through the
+    /// normal distribution's inverse CDF at the midpoints of 65,536 equal-probability cells.
     public static func gaussNoise(_ image: Image, std: Double, random: inout PhiloxStream) -> Image {
         var out = image
-        let sigma = std * 255
+        let sigma = Float(std * 255)
         let channels = image.channels
-        for index in out.pixels.indices where !(channels == 4 && index % 4 == 3) {
-            let noisy = Double(out.pixels[index]) + sigma * random.nextNormal()
-            out.pixels[index] = UInt8(clamping: Int(noisy.rounded(.toNearestOrEven)))
+        let table = NormalTable.shared.values
+        out.pixels.withUnsafeMutableBufferPointer { pixels in
+            table.withUnsafeBufferPointer { normal in
+                // The sample's stream seeds a SplitMix64 sequence: four 16-bit draws per step.
+                var state = random.next()
+                var bits: UInt64 = 0
+                var remaining = 0
+                let count = pixels.count
+                var index = 0
+                while index < count {
+                    if channels == 4 && index & 3 == 3 { index += 1; continue }
+                    if remaining == 0 {
+                        state &+= 0x9E37_79B9_7F4A_7C15
+                        var z = state
+                        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                        bits = z ^ (z >> 31)
+                        remaining = 4
+                    }
+                    let noisy = Float(pixels[index]) + sigma * normal[Int(bits & 0xFFFF)]
+                    bits >>= 16
+                    remaining -= 1
+                    let rounded = Int32(noisy.rounded(.toNearestOrEven))
+                    pixels[index] = UInt8(truncatingIfNeeded: min(max(rounded, 0), 255))
+                    index += 1
+                }
+            }
         }
         return out
     }
@@ -106,33 +135,57 @@ public enum Color {
         guard sigma > 0, sigma.isFinite else { throw KilnError.invalidArgument("GaussianBlur: sigma must be positive, got \(sigma)") }
         let size = Int((sigma * 6 + 1).rounded(.toNearestOrEven)) | 1
         let half = size / 2
-        var kernel = (0..<size).map { exp(-Double(($0 - half) * ($0 - half)) / (2 * sigma * sigma)) }
-        let total = kernel.reduce(0, +)
-        kernel = kernel.map { $0 / total }
+        var weights = (0..<size).map { exp(-Double(($0 - half) * ($0 - half)) / (2 * sigma * sigma)) }
+        let total = weights.reduce(0, +)
+        let kernel = weights.map { Float($0 / total) }
+        weights = []
         let width = image.width, height = image.height, channels = image.channels
-        var horizontal = [Double](repeating: 0, count: image.pixels.count)
-        for y in 0..<height {
-            for x in 0..<width {
-                for c in 0..<channels {
-                    var sum = 0.0
-                    for k in 0..<size {
-                        let sx = BorderMode.reflect101.source(x + k - half, width)!
-                        sum += kernel[k] * Double(image.pixels[(y * width + sx) * channels + c])
+        let rowLength = width * channels
+        // Horizontal pass into floats: the interior straight, the edges through reflect-101.
+        var horizontal = [Float](repeating: 0, count: image.pixels.count)
+        image.pixels.withUnsafeBufferPointer { source in
+            horizontal.withUnsafeMutableBufferPointer { target in
+                kernel.withUnsafeBufferPointer { k in
+                    for y in 0..<height {
+                        let row = source.baseAddress! + y * rowLength, out = target.baseAddress! + y * rowLength
+                        for x in 0..<width {
+                            let interior = x >= half && x + half < width
+                            for c in 0..<channels {
+                                var sum: Float = 0
+                                if interior {
+                                    var tap = row + (x - half) * channels + c
+                                    for index in 0..<size { sum += k[index] * Float(tap.pointee); tap += channels }
+                                } else {
+                                    for index in 0..<size {
+                                        let sx = BorderMode.reflect101.source(x + index - half, width)!
+                                        sum += k[index] * Float(row[sx * channels + c])
+                                    }
+                                }
+                                out[x * channels + c] = sum
+                            }
+                        }
                     }
-                    horizontal[(y * width + x) * channels + c] = sum
                 }
             }
         }
+        // Vertical pass, a row at a time (contiguous, vectorisable).
         var out = image
-        for y in 0..<height {
-            for x in 0..<width {
-                for c in 0..<channels {
-                    var sum = 0.0
-                    for k in 0..<size {
-                        let sy = BorderMode.reflect101.source(y + k - half, height)!
-                        sum += kernel[k] * horizontal[(sy * width + x) * channels + c]
+        var accumulator = [Float](repeating: 0, count: rowLength)
+        horizontal.withUnsafeBufferPointer { source in
+            out.pixels.withUnsafeMutableBufferPointer { target in
+                accumulator.withUnsafeMutableBufferPointer { sums in
+                    for y in 0..<height {
+                        for index in 0..<rowLength { sums[index] = 0 }
+                        for tap in 0..<size {
+                            let sy = BorderMode.reflect101.source(y + tap - half, height)!
+                            let weight = kernel[tap], row = source.baseAddress! + sy * rowLength
+                            for index in 0..<rowLength { sums[index] += weight * row[index] }
+                        }
+                        let destination = target.baseAddress! + y * rowLength
+                        for index in 0..<rowLength {
+                            destination[index] = UInt8(truncatingIfNeeded: min(max(Int32(sums[index].rounded(.toNearestOrEven)), 0), 255))
+                        }
                     }
-                    out.pixels[(y * width + x) * channels + c] = UInt8(clamping: Int(sum.rounded(.toNearestOrEven)))
                 }
             }
         }
@@ -153,6 +206,38 @@ public enum Color {
     }
 }
 
+/// The standard normal's quantiles at (k + 0.5) / 65536, for k in 0..<65536.
+final class NormalTable: Sendable {
+    static let shared = NormalTable()
+    let values: [Float]
+
+    private init() {
+        values = (0..<65536).map { Float(Self.quantile((Double($0) + 0.5) / 65536)) }
+    }
+
+    /// Acklam's rational approximation refined by one Newton step on erfc (|error| < 1e-12).
+    static func quantile(_ p: Double) -> Double {
+        let a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
+        let b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01]
+        let c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]
+        let d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00]
+        var x: Double
+        if p < 0.02425 {
+            let q = (-2 * log(p)).squareRoot()
+            x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+        } else if p > 1 - 0.02425 {
+            let q = (-2 * log(1 - p)).squareRoot()
+            x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+        } else {
+            let q = p - 0.5, r = q * q
+            x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+        }
+        let e = 0.5 * erfc(-x / 2.0.squareRoot()) - p
+        let u = e * (2 * Double.pi).squareRoot() * exp(x * x / 2)
+        return x - u / (1 + x * u / 2)
+    }
+}
+
 /// uint8 → float32 `(value / 255 - mean) / std` per channel, HWC or CHW (albumentations'
 /// Normalize with `max_pixel_value` 255).
 public enum Normalize {
@@ -161,13 +246,25 @@ public enum Normalize {
     public static func apply(_ image: Image, mean: [Double], std: [Double], layout: Layout,
                              into output: UnsafeMutablePointer<Float>) {
         let channels = image.channels, plane = image.width * image.height
-        let scale = (0..<channels).map { Float(1 / (255 * std[min($0, std.count - 1)])) }
-        let offset = (0..<channels).map { Float(-mean[min($0, mean.count - 1)] / std[min($0, std.count - 1)]) }
+        // One 256-entry table per channel: the value of each byte, computed as the formula says.
+        var tables = [Float](repeating: 0, count: 256 * channels)
+        for c in 0..<channels {
+            let scale = Float(1 / (255 * std[min(c, std.count - 1)])), offset = Float(-mean[min(c, mean.count - 1)] / std[min(c, std.count - 1)])
+            for value in 0..<256 { tables[c * 256 + value] = Float(value) * scale + offset }
+        }
         image.pixels.withUnsafeBufferPointer { pixels in
-            for index in 0..<plane {
-                for c in 0..<channels {
-                    let value = Float(pixels[index * channels + c]) * scale[c] + offset[c]
-                    output[layout == .hwc ? index * channels + c : c * plane + index] = value
+            tables.withUnsafeBufferPointer { table in
+                if layout == .hwc {
+                    for index in 0..<(plane * channels) { output[index] = table[(index % channels) * 256 + Int(pixels[index])] }
+                } else {
+                    for c in 0..<channels {
+                        let lut = table.baseAddress! + c * 256, target = output + c * plane
+                        var source = pixels.baseAddress! + c
+                        for index in 0..<plane {
+                            target[index] = lut[Int(source.pointee)]
+                            source += channels
+                        }
+                    }
                 }
             }
         }

@@ -3,20 +3,33 @@ import KilnCore
 /// Flips, crops and padding: exact pixel moves.
 public enum Geometry {
     public static func flipHorizontal(_ image: Image) -> Image {
-        var out = image
-        let rowBytes = image.width * image.channels
-        image.pixels.withUnsafeBufferPointer { source in
-            out.pixels.withUnsafeMutableBufferPointer { target in
+        let width = image.width, channels = image.channels, rowBytes = width * channels
+        let pixels = [UInt8](unsafeUninitializedCapacity: image.pixels.count) { target, count in
+            image.pixels.withUnsafeBufferPointer { source in
+                let from = UnsafeRawPointer(source.baseAddress!), to = UnsafeMutableRawPointer(target.baseAddress!)
                 for y in 0..<image.height {
                     let row = y * rowBytes
-                    for x in 0..<image.width {
-                        let from = row + (image.width - 1 - x) * image.channels, to = row + x * image.channels
-                        for c in 0..<image.channels { target[to + c] = source[from + c] }
+                    switch channels {
+                    case 4:
+                        for x in 0..<width {
+                            to.storeBytes(of: from.loadUnaligned(fromByteOffset: row + (width - 1 - x) * 4, as: UInt32.self),
+                                          toByteOffset: row + x * 4, as: UInt32.self)
+                        }
+                    case 3:
+                        // Four-byte moves, left to right: each store's extra byte is overwritten by the next.
+                        for x in 0..<(width - 1) {
+                            to.storeBytes(of: from.loadUnaligned(fromByteOffset: row + (width - 1 - x) * 3, as: UInt32.self),
+                                          toByteOffset: row + x * 3, as: UInt32.self)
+                        }
+                        for c in 0..<3 { target[row + (width - 1) * 3 + c] = source[row + c] }
+                    default:
+                        for x in 0..<width { target[row + x] = source[row + width - 1 - x] }
                     }
                 }
             }
+            count = image.pixels.count
         }
-        return out
+        return try! Image(width: image.width, height: image.height, channels: channels, pixels: pixels)
     }
 
     public static func flipVertical(_ image: Image) -> Image {
@@ -48,12 +61,28 @@ public enum Geometry {
                            fill: [UInt8]) throws -> Image {
         let width = image.width + left + right, height = image.height + top + bottom
         var out = try Image(width: width, height: height, channels: image.channels)
-        for y in 0..<height {
-            let sy = border.source(y - top, image.height)
-            for x in 0..<width {
-                let sx = border.source(x - left, image.width)
-                for c in 0..<image.channels {
-                    if let sx, let sy { out[x, y, c] = image[sx, sy, c] } else { out[x, y, c] = fill[c] }
+        let channels = image.channels, rowBytes = image.width * channels, outRowBytes = width * channels
+        // Border columns of each output row: the source column's byte offset, or -1 for the fill.
+        let columns = (0..<(left + right)).map { border.source($0 < left ? $0 - left : image.width + $0 - left, image.width).map { $0 * channels } ?? -1 }
+        image.pixels.withUnsafeBufferPointer { source in
+            out.pixels.withUnsafeMutableBufferPointer { target in
+                let to = target.baseAddress!
+                // The rows with source pixels first, then the border rows as copies of them.
+                for sy in 0..<image.height {
+                    let row = to + (sy + top) * outRowBytes, from = source.baseAddress! + sy * rowBytes
+                    (row + left * channels).update(from: from, count: rowBytes)
+                    for (position, offset) in columns.enumerated() {
+                        let pixel = row + (position < left ? position : image.width + position) * channels
+                        for c in 0..<channels { pixel[c] = offset >= 0 ? from[offset + c] : fill[c] }
+                    }
+                }
+                for y in Array(0..<top) + Array((top + image.height)..<height) {
+                    let row = to + y * outRowBytes
+                    if let sy = border.source(y - top, image.height) {
+                        row.update(from: to + (sy + top) * outRowBytes, count: outRowBytes)
+                    } else {
+                        for x in 0..<width { for c in 0..<channels { row[x * channels + c] = fill[c] } }
+                    }
                 }
             }
         }

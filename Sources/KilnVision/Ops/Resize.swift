@@ -62,39 +62,75 @@ public enum Resize {
         return (index, weight0, weight1)
     }
 
-    static func bilinear(_ image: Image, width: Int, height: Int) throws -> Image {
+    /// Crops the window (x, y, w, h) and resizes it bilinearly in one pass (no copy of the crop):
+    /// the same bytes as `crop` then `resize`.
+    public static func cropResize(_ image: Image, x: Int, y: Int, cropWidth: Int, cropHeight: Int, width: Int, height: Int,
+                                  interpolation: Interpolation) throws -> Image {
+        guard interpolation == .bilinear, cropWidth != width || cropHeight != height else {
+            return try resize(try Geometry.crop(image, x: x, y: y, width: cropWidth, height: cropHeight),
+                              width: width, height: height, interpolation: interpolation)
+        }
+        guard cropWidth >= 1, cropHeight >= 1, x >= 0, y >= 0, x + cropWidth <= image.width, y + cropHeight <= image.height else {
+            throw KilnError.invalidArgument("crop \(cropHeight)×\(cropWidth) at (\(x), \(y)) does not fit in an image of \(image.height)×\(image.width)")
+        }
+        return try bilinear(image, width: width, height: height, window: (x, y, cropWidth, cropHeight))
+    }
+
+    static func bilinear(_ image: Image, width: Int, height: Int, window: (x: Int, y: Int, width: Int, height: Int)? = nil) throws -> Image {
         var out = try Image(width: width, height: height, channels: image.channels)
         let channels = image.channels
-        let xs = linearTaps(source: image.width, target: width)
-        let ys = linearTaps(source: image.height, target: height)
-        let lastColumn = image.width - 1
+        let area = window ?? (0, 0, image.width, image.height)
+        let xs = linearTaps(source: area.width, target: width)
+        let ys = linearTaps(source: area.height, target: height)
+        let lastColumn = area.width - 1
         // Horizontal pass into two rows of 32-bit sums, then the vertical blend, as cv2 does.
         var row0 = [Int32](repeating: 0, count: width * channels), row1 = row0
         image.pixels.withUnsafeBufferPointer { source in
             out.pixels.withUnsafeMutableBufferPointer { target in
+                let taps = UnsafeMutablePointer<(Int, Int, Int32, Int32)>.allocate(capacity: width)
+                defer { taps.deallocate() }
+                for x in 0..<width {
+                    let i0 = xs.index[x]
+                    taps[x] = (i0 * channels, min(i0 + 1, lastColumn) * channels, xs.weight0[x], xs.weight1[x])
+                }
                 func horizontal(_ y: Int, into row: inout [Int32]) {
-                    let base = y * image.width
-                    for x in 0..<width {
-                        let i0 = xs.index[x], i1 = min(i0 + 1, lastColumn)
-                        let a0 = xs.weight0[x], a1 = xs.weight1[x]
-                        let p0 = (base + i0) * channels, p1 = (base + i1) * channels
-                        for c in 0..<channels {
-                            row[x * channels + c] = Int32(source[p0 + c]) * a0 + Int32(source[p1 + c]) * a1
+                    let base = source.baseAddress! + ((y + area.y) * image.width + area.x) * channels
+                    row.withUnsafeMutableBufferPointer { row in
+                        let out = row.baseAddress!
+                        if channels == 3 {
+                            for x in 0..<width {
+                                let (p0, p1, a0, a1) = taps[x]
+                                out[x * 3] = Int32(base[p0]) &* a0 &+ Int32(base[p1]) &* a1
+                                out[x * 3 + 1] = Int32(base[p0 + 1]) &* a0 &+ Int32(base[p1 + 1]) &* a1
+                                out[x * 3 + 2] = Int32(base[p0 + 2]) &* a0 &+ Int32(base[p1 + 2]) &* a1
+                            }
+                        } else {
+                            for x in 0..<width {
+                                let (p0, p1, a0, a1) = taps[x]
+                                for c in 0..<channels { out[x * channels + c] = Int32(base[p0 + c]) &* a0 &+ Int32(base[p1 + c]) &* a1 }
+                            }
                         }
                     }
                 }
                 var cached0 = -1, cached1 = -1
                 for y in 0..<height {
-                    let y0 = ys.index[y], y1 = min(y0 + 1, image.height - 1)
+                    let y0 = ys.index[y], y1 = min(y0 + 1, area.height - 1)
                     if cached0 != y0 {
                         if cached1 == y0 { swap(&row0, &row1); cached0 = y0; cached1 = -1 } else { horizontal(y0, into: &row0); cached0 = y0 }
                     }
                     if cached1 != y1 { horizontal(y1, into: &row1); cached1 = y1 }
-                    let b0 = Int64(ys.weight0[y]), b1 = Int64(ys.weight1[y])
+                    // 11-bit weights on 19-bit sums: the products stay below 2^31, as in cv2.
+                    let b0 = ys.weight0[y], b1 = ys.weight1[y]
                     let start = y * width * channels
-                    for index in 0..<(width * channels) {
-                        let value = (b0 * Int64(row0[index]) + b1 * Int64(row1[index]) + (1 << 21)) >> 22
-                        target[start + index] = UInt8(clamping: value)
+                    row0.withUnsafeBufferPointer { top in
+                        row1.withUnsafeBufferPointer { bottom in
+                            let destination = target.baseAddress! + start
+                            let upper = top.baseAddress!, lower = bottom.baseAddress!
+                            for index in 0..<(width * channels) {
+                                let value = (b0 &* upper[index] &+ b1 &* lower[index] &+ (1 << 21)) >> 22
+                                destination[index] = UInt8(truncatingIfNeeded: min(max(value, 0), 255))
+                            }
+                        }
                     }
                 }
             }
