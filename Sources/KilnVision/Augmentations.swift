@@ -45,7 +45,7 @@ extension Augmentation {
 }
 
 /// A closed range of a parameter, sampled uniformly.
-struct Range1: Sendable, Equatable {
+struct ParameterRange: Sendable, Equatable {
     var low: Double
     var high: Double
 
@@ -81,12 +81,12 @@ struct Flip: Augmentation {
 struct AffineTransform: Augmentation {
     let name: String
     let probability: Double
-    let rotate: Range1
-    let scale: Range1
-    let translateX: Range1
-    let translateY: Range1
-    let shearX: Range1
-    let shearY: Range1
+    let rotate: ParameterRange
+    let scale: ParameterRange
+    let translateX: ParameterRange
+    let translateY: ParameterRange
+    let shearX: ParameterRange
+    let shearY: ParameterRange
     let interpolation: Interpolation
     let border: BorderMode
     let fill: [UInt8]
@@ -151,8 +151,8 @@ struct RandomResizedCrop: Augmentation {
     let probability: Double
     let width: Int
     let height: Int
-    let scale: Range1
-    let ratio: Range1
+    let scale: ParameterRange
+    let ratio: ParameterRange
     let interpolation: Interpolation
 
     func transform(_ image: Image, _ random: inout PhiloxStream, _ parameters: inout [AppliedTransform.Parameter]) throws -> Image {
@@ -205,8 +205,8 @@ struct PadIfNeeded: Augmentation {
 struct BrightnessContrast: Augmentation {
     let name = "RandomBrightnessContrast"
     let probability: Double
-    let brightness: Range1
-    let contrast: Range1
+    let brightness: ParameterRange
+    let contrast: ParameterRange
 
     func transform(_ image: Image, _ random: inout PhiloxStream, _ parameters: inout [AppliedTransform.Parameter]) throws -> Image {
         let b = brightness.sample(&random), c = contrast.sample(&random)
@@ -218,9 +218,9 @@ struct BrightnessContrast: Augmentation {
 struct HueSaturationValue: Augmentation {
     let name = "HueSaturationValue"
     let probability: Double
-    let hue: Range1
-    let saturation: Range1
-    let value: Range1
+    let hue: ParameterRange
+    let saturation: ParameterRange
+    let value: ParameterRange
 
     func transform(_ image: Image, _ random: inout PhiloxStream, _ parameters: inout [AppliedTransform.Parameter]) throws -> Image {
         let h = hue.sample(&random), s = saturation.sample(&random), v = value.sample(&random)
@@ -241,7 +241,7 @@ struct ToGray: Augmentation {
 struct GaussNoise: Augmentation {
     let name = "GaussNoise"
     let probability: Double
-    let std: Range1
+    let std: ParameterRange
 
     func transform(_ image: Image, _ random: inout PhiloxStream, _ parameters: inout [AppliedTransform.Parameter]) throws -> Image {
         let sigma = std.sample(&random)
@@ -253,7 +253,7 @@ struct GaussNoise: Augmentation {
 struct GaussianBlur: Augmentation {
     let name = "GaussianBlur"
     let probability: Double
-    let sigma: Range1
+    let sigma: ParameterRange
 
     func transform(_ image: Image, _ random: inout PhiloxStream, _ parameters: inout [AppliedTransform.Parameter]) throws -> Image {
         let value = sigma.sample(&random)
@@ -267,8 +267,8 @@ struct CoarseDropout: Augmentation {
     let name = "CoarseDropout"
     let probability: Double
     let holes: ClosedRange<Int>
-    let holeHeight: Range1
-    let holeWidth: Range1
+    let holeHeight: ParameterRange
+    let holeWidth: ParameterRange
     let fill: [UInt8]
 
     func transform(_ image: Image, _ random: inout PhiloxStream, _ parameters: inout [AppliedTransform.Parameter]) throws -> Image {

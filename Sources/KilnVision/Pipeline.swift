@@ -33,7 +33,7 @@ public struct Pipeline: Sendable {
         guard let list = spec.value("transforms")?.arrayValue else {
             throw KilnError.invalidArgument("pipeline.transforms: a list of transforms is required")
         }
-        try spec.rejectUnknownFields(["p", "seed"])
+        try spec.rejectUnknownFields(["p"])
         var children = try list.enumerated().map { try Self.parse($1, path: "pipeline.transforms[\($0)]") }
         var normalize: NormalizeStep? = nil
         if let index = children.firstIndex(where: { $0 is NormalizeMarker }) {

@@ -20,15 +20,15 @@ extension Pipeline {
             step = Flip(name: name, probability: try p(0.5), horizontal: name == "HorizontalFlip")
         case "Rotate":
             step = AffineTransform(name: name, probability: try p(0.5), rotate: try range(&spec, "limit", default: 90, symmetric: true),
-                                   scale: Range1(low: 1, high: 1), translateX: Range1(low: 0, high: 0), translateY: Range1(low: 0, high: 0),
-                                   shearX: Range1(low: 0, high: 0), shearY: Range1(low: 0, high: 0),
+                                   scale: ParameterRange(low: 1, high: 1), translateX: ParameterRange(low: 0, high: 0), translateY: ParameterRange(low: 0, high: 0),
+                                   shearX: ParameterRange(low: 0, high: 0), shearY: ParameterRange(low: 0, high: 0),
                                    interpolation: try interpolation(&spec), border: try border(&spec, default: .constant), fill: try fill(&spec))
         case "Affine":
             let translate = try range(&spec, "translate_percent", default: 0, symmetric: true)
             let shear = try range(&spec, "shear", default: 0, symmetric: true)
             step = AffineTransform(name: name, probability: try p(0.5), rotate: try range(&spec, "rotate", default: 0, symmetric: true),
                                    scale: try range(&spec, "scale", default: 1, symmetric: false), translateX: translate, translateY: translate,
-                                   shearX: shear, shearY: Range1(low: 0, high: 0),
+                                   shearX: shear, shearY: ParameterRange(low: 0, high: 0),
                                    interpolation: try interpolation(&spec), border: try border(&spec, default: .constant), fill: try fill(&spec))
         case "Resize":
             step = ResizeTransform(probability: try p(1), width: try size(&spec, "width"), height: try size(&spec, "height"),
@@ -45,8 +45,8 @@ extension Pipeline {
                 (height, width) = (Int(sizes[0]), Int(sizes[1]))
             }
             guard let height, let width else { throw spec.error("size", "is required ([height, width], or height and width)") }
-            let scale = try range(&spec, "scale", default: nil, symmetric: false, fallback: Range1(low: 0.08, high: 1))
-            let ratio = try range(&spec, "ratio", default: nil, symmetric: false, fallback: Range1(low: 0.75, high: 4.0 / 3))
+            let scale = try range(&spec, "scale", default: nil, symmetric: false, fallback: ParameterRange(low: 0.08, high: 1))
+            let ratio = try range(&spec, "ratio", default: nil, symmetric: false, fallback: ParameterRange(low: 0.75, high: 4.0 / 3))
             guard scale.low > 0, scale.high <= 1 else { throw spec.error("scale", "is a range within (0, 1]") }
             guard ratio.low > 0 else { throw spec.error("ratio", "must be positive") }
             step = RandomResizedCrop(probability: try p(1), width: width, height: height, scale: scale, ratio: ratio,
@@ -64,21 +64,21 @@ extension Pipeline {
         case "ToGray":
             step = ToGray(probability: try p(0.5))
         case "GaussNoise":
-            let std = try range(&spec, "std_range", default: nil, symmetric: false, fallback: Range1(low: 0.2, high: 0.44))
+            let std = try range(&spec, "std_range", default: nil, symmetric: false, fallback: ParameterRange(low: 0.2, high: 0.44))
             guard std.low >= 0, std.high <= 1 else { throw spec.error("std_range", "is a fraction of 255 within [0, 1]") }
             step = GaussNoise(probability: try p(0.5), std: std)
         case "GaussianBlur":
-            let sigma = try range(&spec, "sigma_limit", default: nil, symmetric: false, fallback: Range1(low: 0.5, high: 3))
+            let sigma = try range(&spec, "sigma_limit", default: nil, symmetric: false, fallback: ParameterRange(low: 0.5, high: 3))
             guard sigma.low > 0 else { throw spec.error("sigma_limit", "must be positive") }
             step = GaussianBlur(probability: try p(0.5), sigma: sigma)
         case "CoarseDropout":
-            let holes = try range(&spec, "num_holes_range", default: nil, symmetric: false, fallback: Range1(low: 1, high: 1))
+            let holes = try range(&spec, "num_holes_range", default: nil, symmetric: false, fallback: ParameterRange(low: 1, high: 1))
             guard holes.low >= 1, holes.low == holes.low.rounded(), holes.high == holes.high.rounded() else {
                 throw spec.error("num_holes_range", "is a range of whole numbers from 1")
             }
             step = CoarseDropout(probability: try p(0.5), holes: Int(holes.low)...Int(holes.high),
-                                 holeHeight: try range(&spec, "hole_height_range", default: nil, symmetric: false, fallback: Range1(low: 0.1, high: 0.2)),
-                                 holeWidth: try range(&spec, "hole_width_range", default: nil, symmetric: false, fallback: Range1(low: 0.1, high: 0.2)),
+                                 holeHeight: try range(&spec, "hole_height_range", default: nil, symmetric: false, fallback: ParameterRange(low: 0.1, high: 0.2)),
+                                 holeWidth: try range(&spec, "hole_width_range", default: nil, symmetric: false, fallback: ParameterRange(low: 0.1, high: 0.2)),
                                  fill: try fill(&spec))
         case "Normalize":
             _ = try p(1)
@@ -118,21 +118,21 @@ extension Pipeline {
 
     /// A range: `[a, b]` (a <= b), or one number `x`: `[-x, x]` when symmetric, else `[x, x]`.
     static func range(_ spec: inout SpecObject, _ field: String, default defaultValue: Double?, symmetric: Bool,
-                      fallback: Range1? = nil) throws -> Range1 {
+                      fallback: ParameterRange? = nil) throws -> ParameterRange {
         guard let value = spec.value(field) else {
             if let fallback { return fallback }
             let x = defaultValue ?? 0
-            return symmetric ? Range1(low: -abs(x), high: abs(x)) : Range1(low: x, high: x)
+            return symmetric ? ParameterRange(low: -abs(x), high: abs(x)) : ParameterRange(low: x, high: x)
         }
         if let number = value.doubleValue {
             guard number.isFinite else { throw spec.error(field, "must be finite") }
-            return symmetric ? Range1(low: -abs(number), high: abs(number)) : Range1(low: number, high: number)
+            return symmetric ? ParameterRange(low: -abs(number), high: abs(number)) : ParameterRange(low: number, high: number)
         }
         guard let pair = try spec.doubles(field), pair.count == 2, pair.allSatisfy(\.isFinite) else {
             throw spec.error(field, "is a number or a range [low, high]")
         }
         guard pair[0] <= pair[1] else { throw spec.error(field, "low (\(pair[0])) is above high (\(pair[1]))") }
-        return Range1(low: pair[0], high: pair[1])
+        return ParameterRange(low: pair[0], high: pair[1])
     }
 
     static func size(_ spec: inout SpecObject, _ field: String) throws -> Int {
