@@ -155,28 +155,28 @@ struct RandomResizedCrop: Augmentation {
     let ratio: ParameterRange
     let interpolation: Interpolation
 
-    func transform(_ image: Image, _ random: inout PhiloxStream, _ parameters: inout [AppliedTransform.Parameter]) throws -> Image {
-        let area = Double(image.width * image.height)
-        var crop: (x: Int, y: Int, width: Int, height: Int)? = nil
+    /// The crop window for an image of this size, drawn from the sample's stream.
+    func window(width imageWidth: Int, height imageHeight: Int, _ random: inout PhiloxStream) -> (x: Int, y: Int, width: Int, height: Int) {
+        let area = Double(imageWidth * imageHeight)
         for _ in 0..<10 {
             let target = area * scale.sample(&random)
             let logRatio = log(ratio.low) + (log(ratio.high) - log(ratio.low)) * random.nextUnitDouble()
             let aspect = exp(logRatio)
             let w = Int((target * aspect).squareRoot().rounded(.toNearestOrEven))
             let h = Int((target / aspect).squareRoot().rounded(.toNearestOrEven))
-            if w > 0, h > 0, w <= image.width, h <= image.height {
-                crop = (random.nextInt(in: 0...(image.width - w)), random.nextInt(in: 0...(image.height - h)), w, h)
-                break
+            if w > 0, h > 0, w <= imageWidth, h <= imageHeight {
+                return (random.nextInt(in: 0...(imageWidth - w)), random.nextInt(in: 0...(imageHeight - h)), w, h)
             }
         }
-        if crop == nil {
-            let inRatio = Double(image.width) / Double(image.height)
-            var w = image.width, h = image.height
-            if inRatio < ratio.low { h = Int((Double(w) / ratio.low).rounded(.toNearestOrEven)) }
-            else if inRatio > ratio.high { w = Int((Double(h) * ratio.high).rounded(.toNearestOrEven)) }
-            crop = ((image.width - w) / 2, (image.height - h) / 2, w, h)
-        }
-        let chosen = crop!
+        let inRatio = Double(imageWidth) / Double(imageHeight)
+        var w = imageWidth, h = imageHeight
+        if inRatio < ratio.low { h = Int((Double(w) / ratio.low).rounded(.toNearestOrEven)) }
+        else if inRatio > ratio.high { w = Int((Double(h) * ratio.high).rounded(.toNearestOrEven)) }
+        return ((imageWidth - w) / 2, (imageHeight - h) / 2, w, h)
+    }
+
+    func transform(_ image: Image, _ random: inout PhiloxStream, _ parameters: inout [AppliedTransform.Parameter]) throws -> Image {
+        let chosen = window(width: image.width, height: image.height, &random)
         parameters += [.init(name: "x", value: Double(chosen.x)), .init(name: "y", value: Double(chosen.y)),
                        .init(name: "width", value: Double(chosen.width)), .init(name: "height", value: Double(chosen.height))]
         return try Resize.cropResize(image, x: chosen.x, y: chosen.y, cropWidth: chosen.width, cropHeight: chosen.height,

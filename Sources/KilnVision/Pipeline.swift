@@ -8,6 +8,8 @@ public struct Pipeline: Sendable {
     let root: Composition
     /// The final Normalize, which turns the uint8 image into float32.
     public let normalize: NormalizeStep?
+    /// The one-pass rendering of the training pipeline's shape, when the steps have it.
+    let fused: FusedPlan?
 
     public struct NormalizeStep: Sendable, Equatable {
         public var mean: [Double]
@@ -44,6 +46,7 @@ public struct Pipeline: Sendable {
         }
         root = Composition(name: "Compose", probability: try spec.double("p") ?? 1, kind: .compose, children: children)
         self.normalize = normalize
+        fused = FusedPlan(root)
     }
 
     /// Augments sample `index` of a run seeded with `seed`.
@@ -85,6 +88,7 @@ public struct Pipeline: Sendable {
                       into output: UnsafeMutableBufferPointer<Float>) throws {
         let shape = try batchShape(images, seed: seed, startIndex: startIndex)
         let perSample = shape.dropFirst().reduce(1, *)
+        let layout = normalize?.layout ?? .chw
         guard output.count == perSample * images.count, let start = output.baseAddress else {
             throw KilnError.shapeMismatch("batch: the output holds \(output.count) floats, the batch needs \(perSample * images.count) (\(shape))")
         }
@@ -93,6 +97,11 @@ public struct Pipeline: Sendable {
         Parallel.forEach(images.count, threads: threads) { range in
             for position in range {
                 do {
+                    if let fused, fused.render(images[position], root: root, normalize: normalize,
+                                               width: shape[layout == .chw ? 3 : 2], height: shape[layout == .chw ? 2 : 1],
+                                               channels: shape[layout == .chw ? 1 : 3], seed: seed, index: startIndex + position, into: base.value + position * perSample) {
+                        continue
+                    }
                     let output = try sample(images[position], seed: seed, index: startIndex + position).image
                     guard output.width * output.height * output.channels == perSample,
                           shape == [images.count, output.channels, output.height, output.width]

@@ -129,3 +129,41 @@ import Testing
         #expect(throws: KilnError.self) { try pipeline.batch([try pattern(), try pattern(width: 20)], seed: 1) }
     }
 }
+
+@Suite struct FusedPipelineTests {
+    /// The one-pass rendering of the training pipeline gives exactly the values of the
+    /// step-by-step path (sample, then Normalize), for every flip and colour draw.
+    @Test(arguments: [
+        #"{"transforms": [{"name": "RandomResizedCrop", "size": [24, 20]}, {"name": "HorizontalFlip", "p": 0.5}, {"name": "RandomBrightnessContrast", "p": 0.5}, {"name": "Normalize", "layout": "CHW"}]}"#,
+        #"{"transforms": [{"name": "Resize", "height": 17, "width": 29}, {"name": "VerticalFlip", "p": 0.5}, {"name": "HorizontalFlip", "p": 0.5}, {"name": "RandomBrightnessContrast", "brightness_limit": 0.5, "p": 0.7}, {"name": "RandomBrightnessContrast", "p": 0.5}, {"name": "Normalize", "layout": "HWC"}]}"#,
+        #"{"transforms": [{"name": "RandomResizedCrop", "size": [16, 16], "p": 0.8}, {"name": "HorizontalFlip"}], "p": 0.9}"#,
+    ])
+    func fusedEqualsStepByStep(spec: String) throws {
+        let pipeline = try Pipeline(json: spec)
+        #expect(pipeline.fused != nil)
+        var images: [Image] = []
+        for index in 0..<24 {
+            var image = try Image(width: 37 + index % 5, height: 31 + index % 4, channels: 3)
+            for offset in image.pixels.indices { image.pixels[offset] = UInt8((offset * 37 + index * 11) % 251) }
+            images.append(image)
+        }
+        // Samples whose size-changing step is skipped (p < 1) make batches of other sizes: take
+        // the indices whose output has the batch's size, and compare those.
+        let shape = try pipeline.batchShape(images, seed: 3, startIndex: 0)
+        let perSample = shape.dropFirst().reduce(1, *)
+        for (position, image) in images.enumerated() {
+            let sample = try pipeline.sample(image, seed: 3, index: position).image
+            guard sample.width * sample.height * sample.channels == perSample else { continue }
+            var expected = [Float](repeating: 0, count: perSample)
+            expected.withUnsafeMutableBufferPointer { pipeline.tensorValues(sample, into: $0.baseAddress!) }
+            let batch = try pipeline.batch([image], seed: 3, startIndex: position)
+            #expect(try batch.scalars(as: Float.self) == expected, "sample \(position)")
+        }
+    }
+
+    @Test func otherShapesAreNotFused() throws {
+        #expect(try Pipeline(json: #"{"transforms": [{"name": "Rotate"}, {"name": "Resize", "height": 8, "width": 8}]}"#).fused == nil)
+        #expect(try Pipeline(json: #"{"transforms": [{"name": "Resize", "height": 8, "width": 8, "interpolation": "area"}]}"#).fused == nil)
+        #expect(try Pipeline(json: #"{"transforms": [{"name": "Resize", "height": 8, "width": 8}, {"name": "ToGray"}]}"#).fused == nil)
+    }
+}

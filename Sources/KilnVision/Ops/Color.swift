@@ -5,9 +5,12 @@ public enum Color {
     /// `out = clip(round(in * (1 + contrast) + brightness * 255))` per channel (alpha untouched),
     /// albumentations' RandomBrightnessContrast with `brightness_by_max`.
     public static func brightnessContrast(_ image: Image, brightness: Double, contrast: Double) -> Image {
+        mapColor(image, brightnessContrastTable(brightness: brightness, contrast: contrast))
+    }
+
+    static func brightnessContrastTable(brightness: Double, contrast: Double) -> [UInt8] {
         let alpha = 1 + contrast, beta = brightness * 255
-        let table = (0..<256).map { UInt8(clamping: Int((Double($0) * alpha + beta).rounded(.toNearestOrEven))) }
-        return mapColor(image, table)
+        return (0..<256).map { UInt8(clamping: Int((Double($0) * alpha + beta).rounded(.toNearestOrEven))) }
     }
 
     /// Applies a lookup table to the colour channels (not to alpha).
@@ -243,15 +246,20 @@ final class NormalTable: Sendable {
 public enum Normalize {
     public enum Layout: String, Sendable { case hwc = "HWC", chw = "CHW" }
 
-    public static func apply(_ image: Image, mean: [Double], std: [Double], layout: Layout,
-                             into output: UnsafeMutablePointer<Float>) {
-        let channels = image.channels, plane = image.width * image.height
-        // One 256-entry table per channel: the value of each byte, computed as the formula says.
+    /// One 256-entry table per channel: the value of each byte, computed as the formula says.
+    static func tables(channels: Int, mean: [Double], std: [Double]) -> [Float] {
         var tables = [Float](repeating: 0, count: 256 * channels)
         for c in 0..<channels {
             let scale = Float(1 / (255 * std[min(c, std.count - 1)])), offset = Float(-mean[min(c, mean.count - 1)] / std[min(c, std.count - 1)])
             for value in 0..<256 { tables[c * 256 + value] = Float(value) * scale + offset }
         }
+        return tables
+    }
+
+    public static func apply(_ image: Image, mean: [Double], std: [Double], layout: Layout,
+                             into output: UnsafeMutablePointer<Float>) {
+        let channels = image.channels, plane = image.width * image.height
+        let tables = self.tables(channels: channels, mean: mean, std: std)
         image.pixels.withUnsafeBufferPointer { pixels in
             tables.withUnsafeBufferPointer { table in
                 if layout == .hwc {

@@ -78,15 +78,27 @@ public enum Resize {
 
     static func bilinear(_ image: Image, width: Int, height: Int, window: (x: Int, y: Int, width: Int, height: Int)? = nil) throws -> Image {
         var out = try Image(width: width, height: height, channels: image.channels)
+        let rowBytes = width * image.channels
+        out.pixels.withUnsafeMutableBufferPointer { target in
+            bilinearRows(image, window: window ?? (0, 0, image.width, image.height), width: width, height: height) { y, row in
+                (target.baseAddress! + y * rowBytes).update(from: row, count: rowBytes)
+            }
+        }
+        return out
+    }
+
+    /// Resamples `window` of `image` to `width`×`height` with cv2's 11-bit fixed-point bilinear
+    /// arithmetic, handing each finished row of bytes to `body` (row index, pointer valid during the call).
+    static func bilinearRows(_ image: Image, window area: (x: Int, y: Int, width: Int, height: Int), width: Int, height: Int,
+                             _ body: (Int, UnsafePointer<UInt8>) -> Void) {
         let channels = image.channels
-        let area = window ?? (0, 0, image.width, image.height)
         let xs = linearTaps(source: area.width, target: width)
         let ys = linearTaps(source: area.height, target: height)
         let lastColumn = area.width - 1
         // Horizontal pass into two rows of 32-bit sums, then the vertical blend, as cv2 does.
         var row0 = [Int32](repeating: 0, count: width * channels), row1 = row0
+        var finished = [UInt8](repeating: 0, count: width * channels)
         image.pixels.withUnsafeBufferPointer { source in
-            out.pixels.withUnsafeMutableBufferPointer { target in
                 let taps = UnsafeMutablePointer<(Int, Int, Int32, Int32)>.allocate(capacity: width)
                 defer { taps.deallocate() }
                 for x in 0..<width {
@@ -121,21 +133,20 @@ public enum Resize {
                     if cached1 != y1 { horizontal(y1, into: &row1); cached1 = y1 }
                     // 11-bit weights on 19-bit sums: the products stay below 2^31, as in cv2.
                     let b0 = ys.weight0[y], b1 = ys.weight1[y]
-                    let start = y * width * channels
                     row0.withUnsafeBufferPointer { top in
                         row1.withUnsafeBufferPointer { bottom in
-                            let destination = target.baseAddress! + start
-                            let upper = top.baseAddress!, lower = bottom.baseAddress!
-                            for index in 0..<(width * channels) {
-                                let value = (b0 &* upper[index] &+ b1 &* lower[index] &+ (1 << 21)) >> 22
-                                destination[index] = UInt8(truncatingIfNeeded: min(max(value, 0), 255))
+                            finished.withUnsafeMutableBufferPointer { destination in
+                                let upper = top.baseAddress!, lower = bottom.baseAddress!
+                                for index in 0..<(width * channels) {
+                                    let value = (b0 &* upper[index] &+ b1 &* lower[index] &+ (1 << 21)) >> 22
+                                    destination[index] = UInt8(truncatingIfNeeded: min(max(value, 0), 255))
+                                }
+                                body(y, UnsafePointer(destination.baseAddress!))
                             }
                         }
                     }
                 }
-            }
         }
-        return out
     }
 
     static func area(_ image: Image, width: Int, height: Int) throws -> Image {

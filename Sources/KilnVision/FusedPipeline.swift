@@ -1,0 +1,89 @@
+import KilnCore
+
+/// The training pipeline's shape — one bilinear resample (RandomResizedCrop or Resize), then any
+/// flips and brightness/contrast changes, then Normalize — rendered in one pass per sample: the
+/// crop window is resampled with Resize's integer arithmetic, flips pick where each value goes,
+/// and the brightness/contrast and Normalize tables become one float table per channel. The
+/// same random draws in the same order as the step-by-step path, and the same values: the
+/// step-by-step path is the reference (tests compare them).
+struct FusedPlan: Sendable {
+    let resample: any Augmentation
+    let tail: [any Augmentation]
+
+    /// The plan for `pipeline`'s steps, or nil when they do not have this shape.
+    init?(_ root: Composition) {
+        guard case .compose = root.kind, let first = root.children.first else { return nil }
+        if let resize = first as? ResizeTransform, resize.interpolation == .bilinear {
+            resample = resize
+        } else if let crop = first as? RandomResizedCrop, crop.interpolation == .bilinear {
+            resample = crop
+        } else {
+            return nil
+        }
+        tail = Array(root.children.dropFirst())
+        guard tail.allSatisfy({ $0 is Flip || $0 is BrightnessContrast }) else { return nil }
+    }
+
+    /// Renders sample `index` into `output` (the sample's slot of the batch); false when this
+    /// sample must take the step-by-step path (a step that changes the size was not applied).
+    func render(_ image: Image, root: Composition, normalize: Pipeline.NormalizeStep?, width expectedWidth: Int,
+                height expectedHeight: Int, channels expectedChannels: Int, seed: UInt64, index: Int,
+                into output: UnsafeMutablePointer<Float>) -> Bool {
+        guard image.channels == expectedChannels else { return false }
+        var random = Philox(seed: seed).stream(UInt64(index))
+        guard random.nextUnitDouble() < root.probability else { return false }
+        // The resampling step.
+        var window = (x: 0, y: 0, width: image.width, height: image.height)
+        let width: Int, height: Int
+        let resampleDraw = random.nextUnitDouble()
+        guard resampleDraw < resample.probability else { return false }
+        if let crop = resample as? RandomResizedCrop {
+            window = crop.window(width: image.width, height: image.height, &random)
+            (width, height) = (crop.width, crop.height)
+        } else {
+            let resize = resample as! ResizeTransform
+            (width, height) = (resize.width, resize.height)
+        }
+        guard width == expectedWidth, height == expectedHeight else { return false }
+        // Flips and tables.
+        var flipX = false, flipY = false
+        var table = [UInt8](unsafeUninitializedCapacity: 256) { buffer, count in
+            for value in 0..<256 { buffer[value] = UInt8(value) }
+            count = 256
+        }
+        for step in tail {
+            guard random.nextUnitDouble() < step.probability else { continue }
+            if let flip = step as? Flip {
+                if flip.horizontal { flipX.toggle() } else { flipY.toggle() }
+            } else if let change = step as? BrightnessContrast {
+                let b = change.brightness.sample(&random), c = change.contrast.sample(&random)
+                let next = Color.brightnessContrastTable(brightness: b, contrast: c)
+                table = table.map { next[Int($0)] }
+            }
+        }
+        let channels = image.channels
+        let step = normalize ?? Pipeline.NormalizeStep(mean: [0], std: [1], layout: .chw)
+        let normalizeTables = Normalize.tables(channels: channels, mean: step.mean, std: step.std)
+        var values = [Float](repeating: 0, count: 256 * channels)
+        for c in 0..<channels {
+            for value in 0..<256 { values[c * 256 + value] = normalizeTables[c * 256 + Int(table[value])] }
+        }
+        Resize.bilinearRows(image, window: window, width: width, height: height) { resizedRow, row in
+            let outY = flipY ? height - 1 - resizedRow : resizedRow
+            values.withUnsafeBufferPointer { lookup in
+                for x in 0..<width {
+                    let outX = flipX ? width - 1 - x : x
+                    for c in 0..<channels {
+                        let value = lookup[c * 256 + Int(row[x * channels + c])]
+                        if step.layout == .chw {
+                            output[c * width * height + outY * width + outX] = value
+                        } else {
+                            output[(outY * width + outX) * channels + c] = value
+                        }
+                    }
+                }
+            }
+        }
+        return true
+    }
+}
