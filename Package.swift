@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "KilnServe",
             dependencies: [
-                "KilnCore", "KilnNN", "KilnTabular", "KilnTransform",
+                "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnVision",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

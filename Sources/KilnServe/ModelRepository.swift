@@ -17,9 +17,13 @@ public final class ServedModel: @unchecked Sendable {
     public let transform: TransformGraph?
     /// Class names for `:classify` (`labels.txt`, one per line, in output order).
     public let labels: [String]?
+    /// How image requests become the model's input (`preprocess.json`).
+    public let preprocess: ImagePreprocess?
     private let sessions = NIOLockedValueBox<[Session]>([])
 
-    init(name: String, version: Int, model: Model, transform: TransformGraph? = nil, labels: [String]? = nil) {
+    init(name: String, version: Int, model: Model, transform: TransformGraph? = nil, labels: [String]? = nil,
+         preprocess: ImagePreprocess? = nil) {
+        self.preprocess = preprocess
         self.name = name
         self.version = version
         self.model = model
@@ -71,7 +75,10 @@ public struct ModelRepository: Sendable {
                             .map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " || $0 == "\r" }.reversed()) }
                             .filter { !$0.isEmpty }
                         : nil
-                    versions.append(ServedModel(name: name, version: version, model: try Model(contentsOf: path), transform: transform, labels: labels))
+                    let preprocess = access("\(folder)/preprocess.json", R_OK) == 0
+                        ? try ImagePreprocess(json: String(decoding: try FileIO.read("\(folder)/preprocess.json"), as: UTF8.self)) : nil
+                    versions.append(ServedModel(name: name, version: version, model: try Model(contentsOf: path), transform: transform,
+                                                labels: labels, preprocess: preprocess))
                 } catch let error as KilnError {
                     throw KilnError(error.code, "model '\(name)' version \(version): \(error.message)")
                 }

@@ -21,6 +21,9 @@ enum Predict {
             guard let rows = instances.arrayValue, !rows.isEmpty else {
                 throw KilnError.invalidArgument("\"instances\" must be a non-empty list")
             }
+            if inputs.count == 1, let images = try imageInstances(rows, input: inputs[0].name) {
+                return try runImages(images, on: served)
+            }
             var tensors: [String: Tensor] = [:]
             if let graph = served.transform {
                 tensors = try transformed(rows, graph, served.model)

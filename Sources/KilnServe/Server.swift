@@ -46,10 +46,10 @@ public enum KilnServer {
         }
         router.post("/v1/models/**") { request, _ in
             await respondAsync {
-                if let type = request.headers[.contentType], !type.hasPrefix("application/json"), !type.hasPrefix("text/plain"),
-                    !type.hasPrefix("application/x-www-form-urlencoded")
-                {
-                    throw ServeError(.unsupportedMediaType, "content type \(type) is not supported; send JSON (application/json)")
+                let type = request.headers[.contentType] ?? "application/json"
+                let isImage = type.hasPrefix("image/jpeg") || type.hasPrefix("image/png")
+                if !isImage, !type.hasPrefix("application/json"), !type.hasPrefix("text/plain"), !type.hasPrefix("application/x-www-form-urlencoded") {
+                    throw ServeError(.unsupportedMediaType, "content type \(type) is not supported; send JSON (application/json) or an image (image/jpeg, image/png)")
                 }
                 let buffer: ByteBuffer
                 do {
@@ -57,7 +57,7 @@ public enum KilnServer {
                 } catch is NIOTooManyBytesError {
                     throw ServeError(.contentTooLarge, "the request body is larger than \(options.maximumBodyBytes) bytes")
                 }
-                return try post(request.uri.path, Array(buffer.readableBytesView), repository)
+                return try post(request.uri.path, Array(buffer.readableBytesView), repository, isImage: isImage)
             }
         }
         router.get("/**") { request, _ in json(.notFound, errorBody("no route \(request.uri.path)")) }
@@ -107,11 +107,17 @@ public enum KilnServer {
         }
     }
 
-    static func post(_ path: String, _ body: [UInt8], _ repository: ModelRepository) throws -> Response {
+    static func post(_ path: String, _ body: [UInt8], _ repository: ModelRepository, isImage: Bool = false) throws -> Response {
         let route = try ModelPath(path)
         let served = try repository.model(route.name, version: route.version)
         guard route.action == "predict" || route.action == "classify" else {
             throw KilnError(.notFound, "unknown method ':\(route.action ?? "")' (supported: :predict, :classify)")
+        }
+        if isImage {
+            guard route.action == "predict" else { throw KilnError.invalidArgument("image bodies go to :predict") }
+            var response = json(.ok, try Predict.runImages([body], on: served))
+            response.headers[instancesHeader] = "1"
+            return response
         }
         let request: JSONValue
         do { request = try JSONValue.parse(body) } catch let error as KilnError {

@@ -46,6 +46,9 @@ def server(tmp_path_factory):
     for name, version, source in [("fashion", 1, FASHION), ("tiny", 1, TINY), ("tiny", 2, TINY)]:
         (repository / name / str(version)).mkdir(parents=True)
         shutil.copy(source, repository / name / str(version) / "model.onnx")
+    # Images in: decoded, made grey, resized to 28x28 and scaled to 0..1 as in training.
+    (repository / "fashion" / "1" / "preprocess.json").write_text(json.dumps({"channels": 1, "transforms": [
+        {"name": "Resize", "height": 28, "width": 28}, {"name": "Normalize", "mean": [0], "std": [1], "layout": "HWC"}]}))
     (repository / "wages" / "1").mkdir(parents=True)
     write_wage_model(repository / "wages" / "1")
     process = subprocess.Popen([CLI, "serve", "--model-dir", str(repository), "--port", "0", "--threads", "1",
@@ -96,6 +99,38 @@ def test_predict_matches_the_library_in_row_and_columnar_form(server):
                                rtol=1e-5, atol=1e-6)
 
 
+def test_images_in_b64_or_as_raw_bodies_go_through_preprocess_json(server):
+    import base64
+
+    import cv2
+    folder = ROOT / "examples" / "data" / "fashion_mnist_1000" / "Bag"
+    paths = sorted(folder.iterdir())[:3]
+    pixels = np.stack([cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) for path in paths])
+    expected = kiln.Model(FASHION).run({"image": (pixels / 255.0).astype(np.float32)[..., None]})["probabilities"]
+    instances = [{"b64": base64.b64encode(path.read_bytes()).decode()} for path in paths]
+    status, body = call(server, "/v1/models/fashion:predict", {"instances": instances})
+    assert status == 200, body
+    np.testing.assert_allclose(np.array(body["predictions"]), expected, rtol=1e-5, atol=1e-6)
+    named = [{"image": instance} for instance in instances[:1]]
+    np.testing.assert_allclose(call(server, "/v1/models/fashion:predict", {"instances": named})[1]["predictions"], expected[:1],
+                               rtol=1e-5, atol=1e-6)
+    # A colour JPEG of another size: made grey and resized by the server.
+    photo = (ROOT / "examples" / "data" / "photos" / "rocket.jpg").read_bytes()
+    status, body = call(server, "/v1/models/fashion:predict", photo, content_type="image/jpeg")
+    assert status == 200 and len(body["predictions"]) == 1 and abs(sum(body["predictions"][0]) - 1) < 1e-4
+    status, body = call(server, "/v1/models/fashion:predict", paths[0].read_bytes(), content_type="image/png")
+    np.testing.assert_allclose(body["predictions"], expected[:1], rtol=1e-5, atol=1e-6)
+    # Bad images are 400s that say which instance.
+    status, body = call(server, "/v1/models/fashion:predict", {"instances": [instances[0], {"b64": "bm90IGFuIGltYWdl"}]})
+    assert status == 400 and "instances[1]" in body["error"]
+    status, body = call(server, "/v1/models/fashion:predict", {"instances": [{"b64": "***"}]})
+    assert status == 400 and "base64" in body["error"]
+    status, body = call(server, "/v1/models/fashion:predict", photo[:5000], content_type="image/jpeg")
+    assert status == 400 and "JPEG" in body["error"]
+    status, body = call(server, "/v1/models/tiny:predict", photo, content_type="image/jpeg")
+    assert status == 400 and "preprocess.json" in body["error"]
+
+
 def test_errors_are_json_with_the_right_status(server):
     status, body = call(server, "/v1/models/fashion:predict", {"instances": [[[1.0, 2.0]]]})
     assert status == 400 and body["error"] == "input 'image': expected shape [N, 28, 28, 1], got [1, 1, 2]"
@@ -106,7 +141,7 @@ def test_errors_are_json_with_the_right_status(server):
     assert call(server, "/v1/models/fashion:predict", {"instances": []})[0] == 400
     assert call(server, "/v1/models/fashion:predict", {"something": 1})[0] == 400
     assert call(server, "/v1/models/fashion:predict", {"instances": [["a"]]})[0] == 400
-    assert call(server, "/v1/models/fashion:predict", b"\x89PNG", content_type="image/png")[0] == 415
+    assert call(server, "/v1/models/fashion:predict", b"GIF89a", content_type="image/gif")[0] == 415
     status, body = call(server, "/v1/models/fashion:predict", b"[" + b"0," * 1_500_000 + b"0]")
     assert status == 413 and "larger than" in body["error"]
     assert call(server, "/v2/other")[0] == 404
