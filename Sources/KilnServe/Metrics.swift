@@ -27,6 +27,7 @@ public final class ServerMetrics: Sendable {
         var requests: [String: Int] = [:]
         var latency: [String: Histogram] = [:]
         var batch: [String: Histogram] = [:]
+        var batchSize: [String: Histogram] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -45,6 +46,14 @@ public final class ServerMetrics: Sendable {
             if let instances {
                 state.batch[key, default: Histogram(bounds: Self.batchBounds.count)].observe(Double(instances), bounds: Self.batchBounds)
             }
+        }
+    }
+
+    /// Records one model run of `size` instances assembled by the dynamic batcher.
+    func recordBatch(model: String, size: Int) {
+        state.withLockedValue { state in
+            state.batchSize["model=\"\(escape(model))\"", default: Histogram(bounds: Self.batchBounds.count)]
+                .observe(Double(size), bounds: Self.batchBounds)
         }
     }
 
@@ -70,6 +79,7 @@ public final class ServerMetrics: Sendable {
         }
         histogram("kiln_request_duration_seconds", "Request latency by model.", snapshot.latency, Self.latencyBounds)
         histogram("kiln_request_instances", "Instances per predict request by model.", snapshot.batch, Self.batchBounds)
+        histogram("kiln_batch_size", "Instances per model run assembled by dynamic batching, by model.", snapshot.batchSize, Self.batchBounds)
         lines.append("# HELP kiln_model_load_seconds Time to load and plan each served model version.")
         lines.append("# TYPE kiln_model_load_seconds gauge")
         for entry in loadSeconds {

@@ -8,8 +8,8 @@ import Glibc
 #endif
 
 /// A loaded model version with a pool of sessions (a session runs one request at a time; the
-/// model is shared). Unchecked: a session leaves the locked pool for exactly one request.
-public final class ServedModel: @unchecked Sendable {
+/// model is shared) and, with `config.json`, a dynamic batcher.
+public final class ServedModel: Sendable {
     public let name: String
     public let version: Int
     public let model: Model
@@ -19,11 +19,18 @@ public final class ServedModel: @unchecked Sendable {
     public let labels: [String]?
     /// How image requests become the model's input (`preprocess.json`).
     public let preprocess: ImagePreprocess?
-    private let sessions = NIOLockedValueBox<[Session]>([])
+    /// Dynamic batching (`config.json`), when configured.
+    public let batching: BatchingConfig?
+    let batcher: Batcher?
+    private let sessions: SessionPool
 
     init(name: String, version: Int, model: Model, transform: TransformGraph? = nil, labels: [String]? = nil,
-         preprocess: ImagePreprocess? = nil) {
+         preprocess: ImagePreprocess? = nil, batching: BatchingConfig? = nil) {
         self.preprocess = preprocess
+        self.batching = batching
+        let sessions = SessionPool(model: model)
+        self.sessions = sessions
+        batcher = batching.map { config in Batcher(config: config) { inputs in try sessions.run(inputs) } }
         self.name = name
         self.version = version
         self.model = model
@@ -31,8 +38,23 @@ public final class ServedModel: @unchecked Sendable {
         self.labels = labels
     }
 
+    /// Runs the model: through the batcher when batching is configured, else at once.
+    public func infer(_ inputs: [String: Tensor]) async throws -> [String: Tensor] {
+        if let batcher { return try await batcher.submit(inputs) }
+        return try sessions.run(inputs)
+    }
+}
+
+/// Sessions of one model, reused across requests. Unchecked: a session leaves the locked pool
+/// for exactly one run.
+final class SessionPool: @unchecked Sendable {
+    private let model: Model
+    private let sessions = NIOLockedValueBox<[Session]>([])
+
+    init(model: Model) { self.model = model }
+
     /// Runs the model on a session taken from the pool (or a new one), returned afterwards.
-    public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+    func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
         let session = try sessions.withLockedValue { $0.popLast() } ?? Session(model: model, options: SessionOptions(threads: nil))
         defer { sessions.withLockedValue { $0.append(session) } }
         return try session.run(inputs)
@@ -77,8 +99,10 @@ public struct ModelRepository: Sendable {
                         : nil
                     let preprocess = access("\(folder)/preprocess.json", R_OK) == 0
                         ? try ImagePreprocess(json: String(decoding: try FileIO.read("\(folder)/preprocess.json"), as: UTF8.self)) : nil
+                    let batching = access("\(folder)/config.json", R_OK) == 0
+                        ? try BatchingConfig(json: String(decoding: try FileIO.read("\(folder)/config.json"), as: UTF8.self)) : nil
                     versions.append(ServedModel(name: name, version: version, model: try Model(contentsOf: path), transform: transform,
-                                                labels: labels, preprocess: preprocess))
+                                                labels: labels, preprocess: preprocess, batching: batching))
                 } catch let error as KilnError {
                     throw KilnError(error.code, "model '\(name)' version \(version): \(error.message)")
                 }

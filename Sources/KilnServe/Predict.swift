@@ -8,7 +8,7 @@ enum Predict {
     /// `{"instances": [...]}` (row format: one example per item; an object per example for
     /// several inputs) → `{"predictions": [...]}`; `{"inputs": ...}` (columnar: the batch per
     /// input) → `{"outputs": ...}`. One output gives bare values, several an object by name.
-    static func run(_ body: JSONValue, on served: ServedModel) throws -> JSONValue {
+    static func run(_ body: JSONValue, on served: ServedModel) async throws -> JSONValue {
         guard let members = body.objectMembers else {
             throw KilnError.invalidArgument("the request body must be a JSON object with \"instances\" or \"inputs\"")
         }
@@ -22,7 +22,7 @@ enum Predict {
                 throw KilnError.invalidArgument("\"instances\" must be a non-empty list")
             }
             if inputs.count == 1, let images = try imageInstances(rows, input: inputs[0].name) {
-                return try runImages(images, on: served)
+                return try await runImages(images, on: served)
             }
             var tensors: [String: Tensor] = [:]
             if let graph = served.transform {
@@ -50,7 +50,7 @@ enum Predict {
                 }
                 tensors[info.name] = try TensorJSON.tensor(flat, shape: [rows.count] + (exampleShape ?? []), info: info)
             }
-            let results = try served.run(tensors)
+            let results = try await served.infer(tensors)
             let predictions: [JSONValue] = try (0..<rows.count).map { index in
                 if outputs.count == 1 { return try TensorJSON.json(results[outputs[0].name]!, index: index) }
                 return .object(try outputs.map { ($0.name, try TensorJSON.json(results[$0.name]!, index: index)) })
@@ -71,7 +71,7 @@ enum Predict {
                     tensors[info.name] = try TensorJSON.tensor(values, shape: shape, info: info)
                 }
             }
-            let results = try served.run(tensors)
+            let results = try await served.infer(tensors)
             if outputs.count == 1 { return .object([("outputs", try TensorJSON.json(results[outputs[0].name]!))]) }
             return .object([("outputs", .object(try outputs.map { ($0.name, try TensorJSON.json(results[$0.name]!)) }))])
         }
@@ -127,7 +127,7 @@ enum Predict {
 
     /// `:classify`: the top `top_k` (default 5) labels of the first output, with scores, per
     /// instance (TensorFlow Serving's `{"results": [[["label", score], ...], ...]}`).
-    static func classify(_ body: JSONValue, on served: ServedModel) throws -> JSONValue {
+    static func classify(_ body: JSONValue, on served: ServedModel) async throws -> JSONValue {
         guard let labels = served.labels else {
             throw KilnError(.notFound, "model '\(served.name)' has no labels.txt, so it cannot classify; use :predict")
         }
@@ -135,7 +135,7 @@ enum Predict {
         guard topK >= 1 else { throw KilnError.invalidArgument("top_k must be at least 1") }
         var request = body
         if case .object(let members) = body { request = .object(members.filter { $0.0 != "top_k" }) }
-        let predictions = try run(request, on: served)["predictions"]?.arrayValue ?? []
+        let predictions = try await run(request, on: served)["predictions"]?.arrayValue ?? []
         return .object([("results", .array(try predictions.enumerated().map { index, prediction in
             var scores = prediction.arrayValue?.compactMap(\.doubleValue) ?? []
             if case .object = prediction { scores = prediction.objectMembers?.first?.1.arrayValue?.compactMap(\.doubleValue) ?? [] }

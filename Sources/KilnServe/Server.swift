@@ -29,6 +29,13 @@ public enum KilnServer {
     static func router(repository: ModelRepository, options: ServerOptions) -> Router<BasicRequestContext> {
         let router = Router()
         let metrics = ServerMetrics(loadSeconds: repository.loadSeconds)
+        for (name, versions) in repository.models {
+            for served in versions {
+                served.batcher?.observer.withLockedValue { observer in
+                    observer = { size in metrics.recordBatch(model: name, size: size) }
+                }
+            }
+        }
         router.add(middleware: MetricsRecorder(metrics: metrics))
         for path in ["/metrics", "/monitoring/prometheus/metrics"] {
             router.get(RouterPath(path)) { _, _ in
@@ -57,7 +64,7 @@ public enum KilnServer {
                 } catch is NIOTooManyBytesError {
                     throw ServeError(.contentTooLarge, "the request body is larger than \(options.maximumBodyBytes) bytes")
                 }
-                return try post(request.uri.path, Array(buffer.readableBytesView), repository, isImage: isImage)
+                return try await post(request.uri.path, Array(buffer.readableBytesView), repository, isImage: isImage)
             }
         }
         router.get("/**") { request, _ in json(.notFound, errorBody("no route \(request.uri.path)")) }
@@ -107,7 +114,7 @@ public enum KilnServer {
         }
     }
 
-    static func post(_ path: String, _ body: [UInt8], _ repository: ModelRepository, isImage: Bool = false) throws -> Response {
+    static func post(_ path: String, _ body: [UInt8], _ repository: ModelRepository, isImage: Bool = false) async throws -> Response {
         let route = try ModelPath(path)
         let served = try repository.model(route.name, version: route.version)
         guard route.action == "predict" || route.action == "classify" else {
@@ -115,7 +122,7 @@ public enum KilnServer {
         }
         if isImage {
             guard route.action == "predict" else { throw KilnError.invalidArgument("image bodies go to :predict") }
-            var response = json(.ok, try Predict.runImages([body], on: served))
+            var response = json(.ok, try await Predict.runImages([body], on: served))
             response.headers[instancesHeader] = "1"
             return response
         }
@@ -124,7 +131,8 @@ public enum KilnServer {
             throw KilnError.invalidArgument("the body is not valid JSON: \(error.message)")
         }
         let instances = request["instances"]?.arrayValue?.count
-        var response = json(.ok, route.action == "classify" ? try Predict.classify(request, on: served) : try Predict.run(request, on: served))
+        let result = route.action == "classify" ? try await Predict.classify(request, on: served) : try await Predict.run(request, on: served)
+        var response = json(.ok, result)
         if let instances { response.headers[instancesHeader] = String(instances) }
         return response
     }
@@ -177,6 +185,7 @@ public enum KilnServer {
     static func failure(_ error: Error) -> Response {
         switch error {
         case let error as ServeError: return json(error.status, errorBody(error.message))
+        case let error as QueueFull: return json(.tooManyRequests, errorBody(error.description))
         case let error as KilnError:
             let status: HTTPResponse.Status = switch error.code {
             case .notFound: .notFound

@@ -43,12 +43,17 @@ def write_wage_model(folder):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     repository = tmp_path_factory.mktemp("models")
-    for name, version, source in [("fashion", 1, FASHION), ("tiny", 1, TINY), ("tiny", 2, TINY)]:
+    for name, version, source in [("fashion", 1, FASHION), ("tiny", 1, TINY), ("tiny", 2, TINY), ("batched", 1, FASHION),
+                                  ("narrow", 1, FASHION)]:
         (repository / name / str(version)).mkdir(parents=True)
         shutil.copy(source, repository / name / str(version) / "model.onnx")
     # Images in: decoded, made grey, resized to 28x28 and scaled to 0..1 as in training.
     (repository / "fashion" / "1" / "preprocess.json").write_text(json.dumps({"channels": 1, "transforms": [
         {"name": "Resize", "height": 28, "width": 28}, {"name": "Normalize", "mean": [0], "std": [1], "layout": "HWC"}]}))
+    (repository / "batched" / "1" / "config.json").write_text(json.dumps(
+        {"max_batch_size": 8, "batch_timeout_micros": 100000, "max_enqueued_batches": 4}))
+    (repository / "narrow" / "1" / "config.json").write_text(json.dumps(
+        {"max_batch_size": 1, "batch_timeout_micros": 20000, "max_enqueued_batches": 1}))
     (repository / "wages" / "1").mkdir(parents=True)
     write_wage_model(repository / "wages" / "1")
     process = subprocess.Popen([CLI, "serve", "--model-dir", str(repository), "--port", "0", "--threads", "1",
@@ -129,6 +134,32 @@ def test_images_in_b64_or_as_raw_bodies_go_through_preprocess_json(server):
     assert status == 400 and "JPEG" in body["error"]
     status, body = call(server, "/v1/models/tiny:predict", photo, content_type="image/jpeg")
     assert status == 400 and "preprocess.json" in body["error"]
+
+
+def test_dynamic_batching_runs_concurrent_requests_together(server):
+    from concurrent.futures import ThreadPoolExecutor
+    images = (np.load(ROOT / "examples" / "data" / "fashion_mnist_1000.npy")[:8] / 255.0).astype(np.float32)[..., None]
+    expected = kiln.Model(FASHION).run({"image": images})["probabilities"]
+    bodies = [{"instances": images[index:index + 1].tolist()} for index in range(6)] + [{"instances": images[6:8].tolist()}]
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        answers = list(pool.map(lambda body: call(server, "/v1/models/batched:predict", body), bodies))
+    assert all(status == 200 for status, _ in answers), answers
+    got = np.concatenate([np.array(body["predictions"]) for _, body in answers])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)  # each request got its own rows back
+    text = urllib.request.urlopen(server + "/metrics").read().decode()
+    count = next(float(line.split()[-1]) for line in text.splitlines() if line.startswith('kiln_batch_size_count{model="batched"}'))
+    total = next(float(line.split()[-1]) for line in text.splitlines() if line.startswith('kiln_batch_size_sum{model="batched"}'))
+    assert total == 8 and count < 7  # 8 instances in fewer model runs than requests
+
+
+def test_a_full_queue_answers_429(server):
+    from concurrent.futures import ThreadPoolExecutor
+    body = {"instances": np.zeros((1, 28, 28, 1)).tolist()}
+    with ThreadPoolExecutor(12) as pool:
+        statuses = [status for status, _ in pool.map(lambda _: call(server, "/v1/models/narrow:predict", body), range(12))]
+    assert 200 in statuses and 429 in statuses and set(statuses) <= {200, 429}, statuses
+    status, answer = call(server, "/v1/models/narrow:predict", {"instances": np.zeros((2, 28, 28, 1)).tolist()})
+    assert status == 400 and "max_batch_size" in answer["error"]
 
 
 def test_errors_are_json_with_the_right_status(server):
