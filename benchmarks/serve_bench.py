@@ -131,8 +131,8 @@ def main():
     folder = Path(tempfile.mkdtemp(prefix="kiln-serve-bench-"))
     (folder / "models" / "cnn" / "1").mkdir(parents=True)
     model_path = folder / "models" / "cnn" / "1" / "model.onnx"
-    model_path.write_bytes(small_model().SerializeToString())
-    instance = np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32).round(4)
+    model_path.write_bytes(small_model())
+    instance = np.random.default_rng(0).random((1, 3, 64, 64)).round(4)  # float64: short reprs, "0.1234"
     body_path = folder / "body.json"
     body_path.write_text(json.dumps({"instances": instance.tolist()}))
     samples = {"kiln": [], "fastapi": []}

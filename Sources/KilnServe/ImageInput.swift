@@ -73,13 +73,8 @@ extension Predict {
         guard let preprocess = served.preprocess else {
             throw KilnError.invalidArgument("model '\(served.name)' takes tensors: it has no preprocess.json for images")
         }
-        let inputs = served.model.inputs, outputs = served.model.outputs
+        let inputs = served.model.inputs
         guard inputs.count == 1 else { throw KilnError.invalidArgument("image requests need a model with one input, this one has \(inputs.count)") }
-        let results = try await served.infer([inputs[0].name: try preprocess.tensor(images)])
-        let predictions: [JSONValue] = try (0..<images.count).map { index in
-            if outputs.count == 1 { return try TensorJSON.json(results[outputs[0].name]!, index: index) }
-            return .object(try outputs.map { ($0.name, try TensorJSON.json(results[$0.name]!, index: index)) })
-        }
-        return .object([("predictions", .array(predictions))])
+        return try rows(try await served.infer([inputs[0].name: try preprocess.tensor(images)]), count: images.count, served)
     }
 }

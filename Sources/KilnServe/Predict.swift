@@ -13,7 +13,6 @@ enum Predict {
             throw KilnError.invalidArgument("the request body must be a JSON object with \"instances\" or \"inputs\"")
         }
         let inputs = served.model.inputs
-        let outputs = served.model.outputs
         if let instances = body["instances"] {
             guard members.count == 1 || (members.count == 2 && body["signature_name"] != nil) else {
                 throw KilnError.invalidArgument("give either \"instances\" or \"inputs\", not both")
@@ -50,12 +49,7 @@ enum Predict {
                 }
                 tensors[info.name] = try TensorJSON.tensor(flat, shape: [rows.count] + (exampleShape ?? []), info: info)
             }
-            let results = try await served.infer(tensors)
-            let predictions: [JSONValue] = try (0..<rows.count).map { index in
-                if outputs.count == 1 { return try TensorJSON.json(results[outputs[0].name]!, index: index) }
-                return .object(try outputs.map { ($0.name, try TensorJSON.json(results[$0.name]!, index: index)) })
-            }
-            return .object([("predictions", .array(predictions))])
+            return try self.rows(try await served.infer(tensors), count: rows.count, served)
         }
         if let columnar = body["inputs"] {
             var tensors: [String: Tensor] = [:]
@@ -71,11 +65,27 @@ enum Predict {
                     tensors[info.name] = try TensorJSON.tensor(values, shape: shape, info: info)
                 }
             }
-            let results = try await served.infer(tensors)
-            if outputs.count == 1 { return .object([("outputs", try TensorJSON.json(results[outputs[0].name]!))]) }
-            return .object([("outputs", .object(try outputs.map { ($0.name, try TensorJSON.json(results[$0.name]!)) }))])
+            return try columns(try await served.infer(tensors), served)
         }
         throw KilnError.invalidArgument("the request body needs \"instances\" (row format) or \"inputs\" (columnar format)")
+    }
+
+    /// Row format's response: `{"predictions": [...]}`, bare values for one output, an object
+    /// by output name for several.
+    static func rows(_ results: [String: Tensor], count: Int, _ served: ServedModel) throws -> JSONValue {
+        let outputs = served.model.outputs
+        let predictions: [JSONValue] = try (0..<count).map { index in
+            if outputs.count == 1 { return try TensorJSON.json(results[outputs[0].name]!, index: index) }
+            return .object(try outputs.map { ($0.name, try TensorJSON.json(results[$0.name]!, index: index)) })
+        }
+        return .object([("predictions", .array(predictions))])
+    }
+
+    /// Columnar format's response: `{"outputs": ...}`.
+    static func columns(_ results: [String: Tensor], _ served: ServedModel) throws -> JSONValue {
+        let outputs = served.model.outputs
+        if outputs.count == 1 { return .object([("outputs", try TensorJSON.json(results[outputs[0].name]!))]) }
+        return .object([("outputs", .object(try outputs.map { ($0.name, try TensorJSON.json(results[$0.name]!)) }))])
     }
 
     /// Raw feature records through the model's transform graph (what was analysed at training

@@ -126,6 +126,11 @@ public enum KilnServer {
             response.headers[instancesHeader] = "1"
             return response
         }
+        if route.action == "predict", let fast = try await Predict.runTensorBody(body, on: served) {
+            var response = json(.ok, fast.response)
+            if let instances = fast.instances { response.headers[instancesHeader] = String(instances) }
+            return response
+        }
         let request: JSONValue
         do { request = try JSONValue.parse(body) } catch let error as KilnError {
             throw KilnError.invalidArgument("the body is not valid JSON: \(error.message)")

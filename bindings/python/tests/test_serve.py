@@ -136,6 +136,23 @@ def test_images_in_b64_or_as_raw_bodies_go_through_preprocess_json(server):
     assert status == 400 and "preprocess.json" in body["error"]
 
 
+def test_tensor_bodies_parse_the_same_on_the_fast_and_the_general_path(server):
+    images = (np.load(ROOT / "examples" / "data" / "fashion_mnist_1000.npy")[:3] / 255.0)[..., None]
+    images[0, 0, 0, 0] = -1.5e-3  # negative numbers and exponents
+    expected = kiln.Model(FASHION).run({"image": images.astype(np.float32)})["probabilities"]
+    plain = json.dumps({"instances": images.tolist()}).encode()
+    spaced = json.dumps({"instances": images.tolist()}, indent=2).encode().replace(b"0.0,", b"0e0 ,")
+    general = json.dumps({"signature_name": "serving_default", "instances": images.tolist()}).encode()  # another key
+    for body in (plain, spaced, general):
+        status, answer = call(server, "/v1/models/fashion:predict", body)
+        assert status == 200, answer
+        np.testing.assert_allclose(np.array(answer["predictions"]), expected, rtol=1e-5, atol=1e-6)
+    for bad, message in [(b'{"instances": [[[[1.0]]], [[[1.0], [2.0]]]]}', "shape"), (b'{"instances": [[[[NaN]]]]}', "JSON"),
+                         (b'{"instances": [[[[1.0]]]] , }', "JSON"), (b'{"instances": [[[[01x]]]]}', "JSON")]:
+        status, answer = call(server, "/v1/models/fashion:predict", bad)
+        assert status == 400 and message in answer["error"], (bad, answer)
+
+
 def test_dynamic_batching_runs_concurrent_requests_together(server):
     from concurrent.futures import ThreadPoolExecutor
     images = (np.load(ROOT / "examples" / "data" / "fashion_mnist_1000.npy")[:8] / 255.0).astype(np.float32)[..., None]
