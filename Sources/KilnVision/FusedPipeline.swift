@@ -68,18 +68,27 @@ struct FusedPlan: Sendable {
         for c in 0..<channels {
             for value in 0..<256 { values[c * 256 + value] = normalizeTables[c * 256 + Int(table[value])] }
         }
-        Resize.bilinearRows(image, window: window, width: width, height: height) { resizedRow, row in
-            let outY = flipY ? height - 1 - resizedRow : resizedRow
-            values.withUnsafeBufferPointer { lookup in
-                for x in 0..<width {
-                    let outX = flipX ? width - 1 - x : x
+        let plane = width * height
+        values.withUnsafeBufferPointer { lookup in
+            let table = lookup.baseAddress!
+            Resize.bilinearRows(image, window: window, width: width, height: height) { resizedRow, row in
+                let outY = flipY ? height - 1 - resizedRow : resizedRow
+                if step.layout == .chw {
                     for c in 0..<channels {
-                        let value = lookup[c * 256 + Int(row[x * channels + c])]
-                        if step.layout == .chw {
-                            output[c * width * height + outY * width + outX] = value
+                        let channelTable = table + c * 256
+                        let target = output + c * plane + outY * width
+                        var source = row + c
+                        if flipX {
+                            for x in 0..<width { target[width - 1 - x] = channelTable[Int(source.pointee)]; source += channels }
                         } else {
-                            output[(outY * width + outX) * channels + c] = value
+                            for x in 0..<width { target[x] = channelTable[Int(source.pointee)]; source += channels }
                         }
+                    }
+                } else {
+                    let target = output + outY * width * channels
+                    for x in 0..<width {
+                        let to = (flipX ? width - 1 - x : x) * channels
+                        for c in 0..<channels { target[to + c] = table[c * 256 + Int(row[x * channels + c])] }
                     }
                 }
             }
