@@ -111,7 +111,11 @@ SUITES = {"gemm": gemm_suite, "nn": nn_suite, "transform": transform_suite, "sta
 
 def run_lines(command):
     completed = subprocess.run(command, check=True, capture_output=True, text=True)
-    return [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+    cases = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+    for case in cases:  # augment: the same op at another image size is another case
+        if case.get("suite") == "augment" and case["name"] != "pipeline" and case.get("size", 224) != 224:
+            case["name"] += f"@{case['size']}"
+    return cases
 
 
 def throughput_key(case):

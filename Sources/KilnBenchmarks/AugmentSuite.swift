@@ -66,7 +66,7 @@ public enum AugmentSuite {
                     index += 1
                 }
             }
-            results.append(BenchmarkResult(suite: "augment", name: size == 224 ? name : "\(name)@\(size)", samplesMilliseconds: samples, unit: .imagesPerSecond,
+            results.append(BenchmarkResult(suite: "augment", name: name, samplesMilliseconds: samples, unit: .imagesPerSecond,
                                            workPerRun: Double(perRun), details: [("size", .int(size))]))
         }
         if cases?.contains("pipeline") ?? true {

@@ -197,8 +197,7 @@ def main():
             if run >= args.warmup:
                 samples.append(elapsed)
         best, median = min(samples), float(np.median(samples))
-        label = name if args.size == 224 or name == "pipeline" else f"{name}@{args.size}"
-        print(json.dumps({"suite": "augment", "name": label, "best_ms": best, "median_ms": median, "runs": len(samples),
+        print(json.dumps({"suite": "augment", "name": name, "size": 512 if name == "pipeline" else args.size, "best_ms": best, "median_ms": median, "runs": len(samples),
                           "images_per_s": len(sources) / best * 1000, "median_images_per_s": len(sources) / median * 1000,
                           "kernel": args.engine, "samples_ms": samples}), flush=True)
 
