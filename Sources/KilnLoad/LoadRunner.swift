@@ -83,7 +83,9 @@ public final class LoadRun: Sendable {
                 state.workers.append(worker)
                 return state.stopped
             }
+            let keepsIntervals = progress != nil
             futures.append(loop.flatSubmit {
+                worker.value.keepsIntervals = keepsIntervals
                 let future = worker.value.start()
                 if abortNow { worker.value.abort() }
                 return future

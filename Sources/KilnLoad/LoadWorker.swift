@@ -43,6 +43,8 @@ struct RunClock: Sendable {
 /// One connection of a worker and the request it carries (at most one: no pipelining).
 final class LoadConnection {
     var channel: Channel?
+    /// The response handler's context: writes start there, skipping the pipeline's tail.
+    var context: ChannelHandlerContext?
     var connecting = false
     var scanner = HTTPResponseScanner()
     var busy = false
@@ -76,6 +78,8 @@ final class LoadWorker {
     private var idle: [LoadConnection] = []
     private var stats: [RequestStatistics]
     private var interval = IntervalSnapshot()
+    /// Whether a progress reporter reads the intervals (else they are not kept).
+    var keepsIntervals = true
     private var result = WorkerResult(byTemplate: [])
     private let promise: EventLoopPromise<WorkerResult>
 
@@ -257,7 +261,11 @@ final class LoadWorker {
         connection.bytesSent = buffer.readableBytes
         connection.scanner.expectsNoBody = isHead[connection.template]
         if shouldRecord(connection), now > result.lastSend { result.lastSend = now }
-        channel.writeAndFlush(buffer, promise: nil)
+        if let context = connection.context, context.channel === channel {
+            context.writeAndFlush(NIOAny(buffer), promise: nil)
+        } else {
+            channel.writeAndFlush(buffer, promise: nil)
+        }
     }
 
     private func connect(_ connection: LoadConnection) {
@@ -337,9 +345,11 @@ final class LoadWorker {
             stats[connection.template].recordResponse(status: response.status, corrected: corrected, uncorrected: uncorrected)
             stats[connection.template].bytesReceived += connection.bytesReceived
             stats[connection.template].bytesSent += connection.bytesSent
-            interval.requests += 1
-            if response.status >= 400 { interval.errors += 1 }
-            _ = interval.latency.record(min(corrected, interval.latency.highestTrackableValue))
+            if keepsIntervals {
+                interval.requests += 1
+                if response.status >= 400 { interval.errors += 1 }
+                _ = interval.latency.record(min(corrected, interval.latency.highestTrackableValue))
+            }
         }
         if !response.keepAlive { drop(connection) }
         release(connection)
@@ -360,6 +370,7 @@ final class LoadWorker {
     private func drop(_ connection: LoadConnection) {
         let channel = connection.channel
         connection.channel = nil  // first: closing runs channelInactive at once
+        connection.context = nil
         connection.scanner = HTTPResponseScanner()
         channel?.close(promise: nil)
     }
@@ -454,6 +465,10 @@ final class LoadResponseHandler: ChannelInboundHandler {
     init(worker: LoadWorker, connection: LoadConnection) {
         self.worker = worker
         self.connection = connection
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        connection.context = context
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
