@@ -129,10 +129,10 @@ public func kiln_augment_batch(_ handle: OpaquePointer?, _ views: UnsafePointer<
         guard count > 0 else { throw KilnError.invalidArgument("count must be at least 1") }
         guard let views else { throw KilnError(.nullPointer, "images is NULL") }
         let images = try (0..<count).map { try image(views + $0, "images[\($0)]") }
-        let shape = try pipeline.batchShape(images, seed: seed, startIndex: Int(startIndex))
+        let shape = try out.map {
+            try pipeline.batch(images, seed: seed, startIndex: Int(startIndex), into: UnsafeMutableBufferPointer(start: $0, count: outCount))
+        } ?? pipeline.batchShape(images, seed: seed, startIndex: Int(startIndex))
         for (axis, size) in shape.enumerated() { shapeTarget[axis] = Int64(size) }
-        guard let out else { return }
-        try pipeline.batch(images, seed: seed, startIndex: Int(startIndex), into: UnsafeMutableBufferPointer(start: out, count: outCount))
     }
 }
 

@@ -45,7 +45,6 @@ final class LoadConnection {
     var channel: Channel?
     /// The response handler's context: writes start there, skipping the pipeline's tail.
     var context: ChannelHandlerContext?
-    var connecting = false
     var scanner = HTTPResponseScanner()
     var busy = false
     /// Counts the requests this connection has carried, so that late callbacks of an earlier one are ignored.
@@ -269,7 +268,6 @@ final class LoadWorker {
     }
 
     private func connect(_ connection: LoadConnection) {
-        connection.connecting = true
         let generation = connection.generation
         ClientBootstrap(group: loop)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -279,7 +277,6 @@ final class LoadWorker {
             .connect(to: address)
             .assumeIsolated()
             .whenComplete { outcome in
-                connection.connecting = false
                 let current = connection.busy && connection.generation == generation
                 switch outcome {
                 case .success(let channel):

@@ -39,9 +39,8 @@ public struct ImagePreprocess: Sendable {
         for index in 0..<count {
             let source = index * image.channels
             if channels == 1 {
-                let (r, g, b) = image.channels >= 3 ? (Int(image.pixels[source]), Int(image.pixels[source + 1]), Int(image.pixels[source + 2]))
-                                                    : (Int(image.pixels[source]), Int(image.pixels[source]), Int(image.pixels[source]))
-                pixels[index] = UInt8((r * 4899 + g * 9617 + b * 1868 + 8192) >> 14)
+                pixels[index] = image.channels >= 3
+                    ? Color.gray(image.pixels[source], image.pixels[source + 1], image.pixels[source + 2]) : image.pixels[source]
             } else {
                 for c in 0..<min(channels, 3) { pixels[index * channels + c] = image.pixels[source + (image.channels >= 3 ? c : 0)] }
                 if channels == 4, image.channels == 4 { pixels[index * 4 + 3] = image.pixels[source + 3] }

@@ -33,12 +33,6 @@ public struct ImageFolder: Sendable {
 
     public func image(_ index: Int) throws -> Image { try ImageCodec.read(path: paths[index]) }
 
-    /// Images per class.
-    public var classCounts: [Int] {
-        var counts = [Int](repeating: 0, count: classes.count)
-        for label in labels { counts[label] += 1 }
-        return counts
-    }
 
     private static func entries(_ path: String) throws -> [String] {
         guard let directory = opendir(path) else { throw KilnError.io("\(path): cannot open the folder") }

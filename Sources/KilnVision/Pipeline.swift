@@ -70,7 +70,7 @@ public struct Pipeline: Sendable {
         let shape = try batchShape(images, seed: seed, startIndex: startIndex)
         var tensor = try Tensor(zeros: shape, dtype: .float32)
         try tensor.withUnsafeMutableBufferPointer(as: Float.self) { buffer in
-            try batch(images, seed: seed, startIndex: startIndex, threads: threads, into: buffer)
+            try batch(images, seed: seed, startIndex: startIndex, threads: threads, shape: shape, into: buffer)
         }
         return tensor
     }
@@ -83,10 +83,18 @@ public struct Pipeline: Sendable {
                                                    : [images.count, first.height, first.width, first.channels]
     }
 
-    /// `batch` into caller memory of exactly `batchShape`'s size.
+    /// `batch` into caller memory of exactly `batchShape`'s size; returns that shape.
+    @discardableResult
     public func batch(_ images: [Image], seed: UInt64, startIndex: Int = 0, threads: Int = Threads.count,
-                      into output: UnsafeMutableBufferPointer<Float>) throws {
+                      into output: UnsafeMutableBufferPointer<Float>) throws -> [Int] {
         let shape = try batchShape(images, seed: seed, startIndex: startIndex)
+        try batch(images, seed: seed, startIndex: startIndex, threads: threads, shape: shape, into: output)
+        return shape
+    }
+
+    /// `batch` for a shape already computed by `batchShape` (which augments the first sample once).
+    private func batch(_ images: [Image], seed: UInt64, startIndex: Int, threads: Int, shape: [Int],
+                       into output: UnsafeMutableBufferPointer<Float>) throws {
         let perSample = shape.dropFirst().reduce(1, *)
         let layout = normalize?.layout ?? .chw
         guard output.count == perSample * images.count, let start = output.baseAddress else {

@@ -51,7 +51,7 @@ struct Augment: ParsableCommand {
             try ImageCodec.write(try ContactSheet.make(sheet, columns: copies + 1), to: contactSheet, format: .png)
         }
         print("wrote \(records.count) image(s) to \(outputDir)" + (contactSheet.map { " and a contact sheet to \($0)" } ?? ""))
-        if pipeline.normalize != nil { printError("note: Normalize makes tensors; the images were written before it") }
+        if pipeline.normalize != nil { printToStandardError("note: Normalize makes tensors; the images were written before it") }
     }
 }
 
@@ -77,11 +77,3 @@ struct ImageInfo: ParsableCommand {
         }
     }
 }
-
-private func printError(_ line: String) {
-    _ = (line + "\n").withCString { write(2, $0, strlen($0)) }
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif

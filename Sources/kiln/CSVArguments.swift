@@ -42,6 +42,5 @@ struct CSVArguments: ParsableArguments {
 func reportSkipped(_ report: CSVReport) {
     guard report.skippedCount > 0 else { return }
     let reasons = report.skippedRows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-    let line = "skipped \(report.skippedCount) malformed rows (\(reasons)); first: \(report.skippedExamples.first ?? "")\n"
-    _ = line.withCString { write(2, $0, strlen($0)) }
+    printToStandardError("skipped \(report.skippedCount) malformed rows (\(reasons)); first: \(report.skippedExamples.first ?? "")")
 }

@@ -23,12 +23,17 @@ struct Kiln: AsyncParsableCommand {
         } catch {
             if arguments.first == "validate" || arguments.first == "load", !(error is ExitCode) {
                 let message = fullMessage(for: error)
-                if !message.isEmpty { _ = (message + "\n").withCString { write(2, $0, strlen($0)) } }
+                if !message.isEmpty { printToStandardError(message) }
                 exit(withError: ExitCode(2))
             }
             exit(withError: error)
         }
     }
+}
+
+/// Writes one line to standard error (notes and messages beside a command's output).
+func printToStandardError(_ line: String) {
+    _ = (line + "\n").withCString { write(2, $0, strlen($0)) }
 }
 
 /// Options every computing subcommand takes.

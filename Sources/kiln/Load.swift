@@ -117,8 +117,7 @@ struct Load: AsyncParsableCommand {
     }
 
     @Sendable private static func printProgress(_ progress: LoadProgress) {
-        let line = progress.line + "\n"
-        _ = line.withCString { write(2, $0, strlen($0)) }
+        printToStandardError(progress.line)
     }
 
     private static func thinkRange(_ text: String) throws -> ClosedRange<Double> {

@@ -7,6 +7,11 @@ enum JPEG {
     static func header(_ bytes: [UInt8]) throws -> (width: Int, height: Int, channels: Int) {
         guard let handle = tjInitDecompress() else { throw KilnError(.outOfMemory, "libjpeg-turbo could not start") }
         defer { tjDestroy(handle) }
+        return try header(bytes, handle)
+    }
+
+    /// The size and channel count from the file's header, read with `handle`.
+    private static func header(_ bytes: [UInt8], _ handle: tjhandle) throws -> (width: Int, height: Int, channels: Int) {
         var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
         let status = bytes.withUnsafeBufferPointer {
             tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colorspace)
@@ -18,18 +23,13 @@ enum JPEG {
     static func decode(_ bytes: [UInt8]) throws -> Image {
         guard let handle = tjInitDecompress() else { throw KilnError(.outOfMemory, "libjpeg-turbo could not start") }
         defer { tjDestroy(handle) }
-        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-        let headerStatus = bytes.withUnsafeBufferPointer {
-            tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colorspace)
-        }
-        guard headerStatus == 0 else { throw KilnError.format("corrupt JPEG: \(message(handle))") }
-        let channels = colorspace == Int32(TJCS_GRAY.rawValue) ? 1 : 3
-        var image = try Image(width: Int(width), height: Int(height), channels: channels)
+        let (width, height, channels) = try header(bytes, handle)
+        var image = try Image(width: width, height: height, channels: channels)
         let pixelFormat = channels == 1 ? TJPF_GRAY : TJPF_RGB
         let status = bytes.withUnsafeBufferPointer { source in
             image.pixels.withUnsafeMutableBufferPointer { target in
-                tjDecompress2(handle, source.baseAddress, UInt(source.count), target.baseAddress, width,
-                              width * Int32(channels), height, pixelFormat.rawValue, 0)
+                tjDecompress2(handle, source.baseAddress, UInt(source.count), target.baseAddress, Int32(width),
+                              Int32(width * channels), Int32(height), pixelFormat.rawValue, 0)
             }
         }
         // A truncated file is a warning to libjpeg-turbo (it fills grey); to Kiln it is an error.

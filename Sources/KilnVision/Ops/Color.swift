@@ -40,14 +40,20 @@ public enum Color {
         let channels = image.channels
         out.pixels.withUnsafeMutableBufferPointer { pixels in
             for index in stride(from: 0, to: pixels.count, by: channels) {
-                let gray = (Int(pixels[index]) * 4899 + Int(pixels[index + 1]) * 9617 + Int(pixels[index + 2]) * 1868 + 8192) >> 14
-                let value = UInt8(gray)
+                let value = gray(pixels[index], pixels[index + 1], pixels[index + 2])
                 pixels[index] = value
                 pixels[index + 1] = value
                 pixels[index + 2] = value
             }
         }
         return out
+    }
+
+    /// One RGB pixel's grey level as `cv2.COLOR_RGB2GRAY` computes it (14-bit fixed point).
+    @inline(__always)
+    public static func gray(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
+        let sum: Int = Int(r) * 4899 + Int(g) * 9617 + Int(b) * 1868
+        return UInt8((sum + 8192) >> 14)
     }
 
     /// Shifts hue (degrees, on OpenCV's 0...179 scale of half degrees), saturation and value
