@@ -8,6 +8,8 @@ import KilnVision
 public struct ImagePreprocess: Sendable {
     public let channels: Int?
     public let pipeline: Pipeline
+    /// The largest image a request may hold (width × height), 40 megapixels.
+    static let maximumPixels = 40_000_000
 
     public init(json text: String) throws {
         var spec = try SpecObject(try JSONValue.parse(text), path: "preprocess")
@@ -22,6 +24,11 @@ public struct ImagePreprocess: Sendable {
     func tensor(_ images: [[UInt8]]) throws -> Tensor {
         let decoded = try images.enumerated().map { index, bytes -> Image in
             do {
+                // A small file can declare a huge image: refuse it from the header, before decoding.
+                let header = try ImageCodec.info(bytes)
+                guard header.width * header.height <= Self.maximumPixels else {
+                    throw KilnError.invalidArgument("the image is \(header.width)×\(header.height); at most \(Self.maximumPixels) pixels are decoded")
+                }
                 return try converted(try ImageCodec.decode(bytes))
             } catch let error as KilnError {
                 throw KilnError(error.code, "instances[\(index)]: \(error.message)")

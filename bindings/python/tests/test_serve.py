@@ -134,6 +134,16 @@ def test_images_in_b64_or_as_raw_bodies_go_through_preprocess_json(server):
     assert status == 400 and "JPEG" in body["error"]
     status, body = call(server, "/v1/models/tiny:predict", photo, content_type="image/jpeg")
     assert status == 400 and "preprocess.json" in body["error"]
+    # A tiny PNG that declares 60000 x 60000 pixels is refused from its header.
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b"")
+    status, body = call(server, "/v1/models/fashion:predict", bomb, content_type="image/png")
+    assert status == 400 and "60000×60000" in body["error"], body
 
 
 def test_tensor_bodies_parse_the_same_on_the_fast_and_the_general_path(server):
