@@ -39,8 +39,12 @@ actor Batcher {
     let run: @Sendable ([String: Tensor]) throws -> [String: Tensor]
     /// Told the size of every batch that runs (for the metrics).
     nonisolated let observer = NIOLockedValueBox<(@Sendable (Int) -> Void)?>(nil)
+    /// Instances waiting (for the metrics' queue depth).
+    nonisolated let depth = NIOLockedValueBox(0)
     private var queue: [Job] = []
-    private var queuedRows = 0
+    private var queuedRows = 0 {
+        didSet { depth.withLockedValue { [queuedRows] in $0 = queuedRows } }
+    }
     private var draining = false
 
     init(config: BatchingConfig, run: @escaping @Sendable ([String: Tensor]) throws -> [String: Tensor]) {

@@ -31,9 +31,8 @@ public final class ServerMetrics: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
-    private let loadSeconds: [(model: String, version: Int, seconds: Double)]
 
-    init(loadSeconds: [(model: String, version: Int, seconds: Double)]) { self.loadSeconds = loadSeconds }
+    init() {}
 
     /// Records one request: its model and version (empty for other routes), HTTP status,
     /// duration and number of instances.
@@ -57,8 +56,8 @@ public final class ServerMetrics: Sendable {
         }
     }
 
-    /// The exposition text.
-    public var text: String {
+    /// The exposition text, with the repository's model figures.
+    func text(_ repository: ModelRepository) -> String {
         let snapshot = state.withLockedValue { $0 }
         var lines: [String] = []
         lines.append("# HELP kiln_requests_total Requests by model, version and HTTP status.")
@@ -80,10 +79,32 @@ public final class ServerMetrics: Sendable {
         histogram("kiln_request_duration_seconds", "Request latency by model.", snapshot.latency, Self.latencyBounds)
         histogram("kiln_request_instances", "Instances per predict request by model.", snapshot.batch, Self.batchBounds)
         histogram("kiln_batch_size", "Instances per model run assembled by dynamic batching, by model.", snapshot.batchSize, Self.batchBounds)
-        lines.append("# HELP kiln_model_load_seconds Time to load and plan each served model version.")
+        let (loadSeconds, loadFailures) = repository.loadFigures
+        let available = repository.available
+        lines.append("# HELP kiln_model_load_seconds Time to load, plan and warm up each model version in service.")
         lines.append("# TYPE kiln_model_load_seconds gauge")
-        for entry in loadSeconds {
-            lines.append("kiln_model_load_seconds{model=\"\(escape(entry.model))\",version=\"\(entry.version)\"} \(entry.seconds)")
+        for (model, versions) in loadSeconds.sorted(by: { $0.key < $1.key }) {
+            for (version, seconds) in versions.sorted(by: { $0.key < $1.key }) {
+                lines.append("kiln_model_load_seconds{model=\"\(escape(model))\",version=\"\(version)\"} \(seconds)")
+            }
+        }
+        lines.append("# HELP kiln_model_load_failures_total Model versions that failed to load, by model.")
+        lines.append("# TYPE kiln_model_load_failures_total counter")
+        for (model, count) in loadFailures.sorted(by: { $0.key < $1.key }) {
+            lines.append("kiln_model_load_failures_total{model=\"\(escape(model))\"} \(count)")
+        }
+        lines.append("# HELP kiln_model_versions_available Versions in service, by model.")
+        lines.append("# TYPE kiln_model_versions_available gauge")
+        for (model, versions) in available.sorted(by: { $0.key < $1.key }) {
+            lines.append("kiln_model_versions_available{model=\"\(escape(model))\"} \(versions.count)")
+        }
+        lines.append("# HELP kiln_batch_queue_instances Instances waiting for a batch, by model version.")
+        lines.append("# TYPE kiln_batch_queue_instances gauge")
+        for (model, versions) in available.sorted(by: { $0.key < $1.key }) {
+            for served in versions {
+                guard let batcher = served.batcher else { continue }
+                lines.append("kiln_batch_queue_instances{model=\"\(escape(model))\",version=\"\(served.version)\"} \(batcher.depth.withLockedValue { $0 })")
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -182,10 +182,18 @@ enum Predict {
         ])
     }
 
-    static func status(_ models: [ServedModel]) -> JSONValue {
-        .object([("model_version_status", .array(models.map { model in
-            .object([("version", .string(String(model.version))), ("state", .string("AVAILABLE")),
-                     ("status", .object([("error_code", .string("OK")), ("error_message", .string(""))]))])
+    /// TensorFlow Serving's version status: AVAILABLE, LOADING, or END (retired, or failed to
+    /// load with the reason in `status`).
+    static func status(_ versions: [(version: Int, state: ModelRepository.VersionState)]) -> JSONValue {
+        .object([("model_version_status", .array(versions.map { version, state in
+            let (name, code, message): (String, String, String) = switch state {
+            case .loading: ("LOADING", "OK", "")
+            case .available: ("AVAILABLE", "OK", "")
+            case .end: ("END", "OK", "")
+            case .failed(let reason, _): ("END", "UNKNOWN", reason)
+            }
+            return .object([("version", .string(String(version))), ("state", .string(name)),
+                            ("status", .object([("error_code", .string(code)), ("error_message", .string(message))]))])
         }))])
     }
 }

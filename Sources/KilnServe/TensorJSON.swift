@@ -35,16 +35,7 @@ enum TensorJSON {
     /// A model input from flat values: checks the rank and the fixed dimensions, converts to the
     /// input's dtype.
     static func tensor(_ values: [Double], shape: [Int], info: TensorInfo) throws -> Tensor {
-        let expected = info.shape.map { dimension -> String in
-            if case .fixed(let size) = dimension { return String(size) }
-            return "N"
-        }.joined(separator: ", ")
-        guard shape.count == info.shape.count, zip(shape, info.shape).allSatisfy({ size, dimension in
-            if case .fixed(let fixed) = dimension { return fixed == size }
-            return true
-        }) else {
-            throw KilnError.shapeMismatch("input '\(info.name)': expected shape [\(expected)], got [\(shape.map(String.init).joined(separator: ", "))]")
-        }
+        try check(shape, info)
         switch info.dtype {
         case .float32: return try Tensor(shape: shape, values: values.map { Float($0) })
         case .int64:
@@ -58,6 +49,20 @@ enum TensorJSON {
                 throw KilnError.invalidArgument("input '\(info.name)': expected integers 0...255")
             }
             return try Tensor(shape: shape, values: values.map { UInt8($0) })
+        }
+    }
+
+    /// Fails unless `shape` has the input's rank and fixed dimensions.
+    static func check(_ shape: [Int], _ info: TensorInfo) throws {
+        let expected = info.shape.map { dimension -> String in
+            if case .fixed(let size) = dimension { return String(size) }
+            return "N"
+        }.joined(separator: ", ")
+        guard shape.count == info.shape.count, zip(shape, info.shape).allSatisfy({ size, dimension in
+            if case .fixed(let fixed) = dimension { return fixed == size }
+            return true
+        }) else {
+            throw KilnError.shapeMismatch("input '\(info.name)': expected shape [\(expected)], got [\(shape.map(String.init).joined(separator: ", "))]")
         }
     }
 
