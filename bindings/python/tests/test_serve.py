@@ -50,33 +50,40 @@ def server(tmp_path_factory):
     # Images in: decoded, made grey, resized to 28x28 and scaled to 0..1 as in training.
     (repository / "fashion" / "1" / "preprocess.json").write_text(json.dumps({"channels": 1, "transforms": [
         {"name": "Resize", "height": 28, "width": 28}, {"name": "Normalize", "mean": [0], "std": [1], "layout": "HWC"}]}))
+    (repository / "tiny" / "config.json").write_text(json.dumps({"model_version_policy": {"all": {}}}))
     (repository / "batched" / "1" / "config.json").write_text(json.dumps(
         {"max_batch_size": 8, "batch_timeout_micros": 100000, "max_enqueued_batches": 4}))
     (repository / "narrow" / "1" / "config.json").write_text(json.dumps(
         {"max_batch_size": 1, "batch_timeout_micros": 20000, "max_enqueued_batches": 1}))
     (repository / "wages" / "1").mkdir(parents=True)
     write_wage_model(repository / "wages" / "1")
-    process = subprocess.Popen([CLI, "serve", "--model-dir", str(repository), "--port", "0", "--threads", "1",
-                                "--max-body-bytes", "2000000"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = None
-    for line in process.stdout:
-        if line.startswith("serving "):
-            url = line.rsplit(" on ", 1)[1].strip()
-            break
-    assert url, "the server did not start"
+    process, url = start_server(repository, "--max-body-bytes", "2000000")
     yield url
     process.terminate()
     process.wait(timeout=30)
 
 
-def call(url, path, body=None, content_type="application/json"):
+def call(url, path, body=None, content_type="application/json", headers=None, with_headers=False):
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    request = urllib.request.Request(url + path, data=data, headers={"Content-Type": content_type} if data else {})
+    fields = dict({"Content-Type": content_type} if data else {}, **(headers or {}))
+    request = urllib.request.Request(url + path, data=data, headers=fields, method="POST" if data is not None or path.startswith("/v1/admin") else "GET")
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
+            answer = (response.status, json.loads(response.read()))
+            return (*answer, response.headers) if with_headers else answer
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+        answer = (error.code, json.loads(error.read()))
+        return (*answer, error.headers) if with_headers else answer
+
+
+def start_server(repository, *options, env=None):
+    """`kiln serve` on a free loopback port: (process, url) once the first scan is done."""
+    process = subprocess.Popen([CLI, "serve", "--model-dir", str(repository), "--port", "0", "--threads", "1", *options],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, **(env or {})))
+    for line in process.stdout:
+        if line.startswith("serving "):
+            return process, line.rsplit(" on ", 1)[1].strip()
+    raise AssertionError("the server did not start")
 
 
 def test_status_metadata_and_health(server):
@@ -240,3 +247,136 @@ def test_prometheus_metrics_count_requests(server):
         assert 'kiln_request_duration_seconds_count{model="fashion"}' in text
         assert 'kiln_request_instances_bucket{model="fashion",le="4.0"}' in text
         assert 'kiln_model_load_seconds{model="wages",version="1"}' in text
+
+
+def test_binary_tensor_bodies_match_the_library(server):
+    images = (np.load(ROOT / "examples" / "data" / "fashion_mnist_1000.npy")[:4] / 255.0).astype(np.float32)[..., None]
+    expected = kiln.Model(FASHION).run({"image": images})["probabilities"]
+    status, body, headers = call(server, "/v1/models/fashion:predict", images.tobytes(), "application/octet-stream",
+                                 {"Kiln-Shape": "4,28,28,1"}, with_headers=True)
+    assert status == 200 and headers["Kiln-Instances"] == "4" and headers["Kiln-Model-Version"] == "1", body
+    np.testing.assert_allclose(np.array(body["predictions"]), expected, rtol=1e-5, atol=1e-6)
+    status, body = call(server, "/v1/models/fashion:predict", images.tobytes(), "application/octet-stream", {"Kiln-Shape": "3,28,28,1"})
+    assert status == 400 and body["error"] == "input 'image': shape [3,28,28,1] of float32 needs 9408 bytes, the body has 12544"
+    status, body = call(server, "/v1/models/fashion:predict", images.tobytes(), "application/octet-stream", {"Kiln-Input": "pixels", "Kiln-Shape": "4,28,28,1"})
+    assert status == 400 and "no input 'pixels'" in body["error"]
+
+
+def test_admin_endpoints_are_off_without_a_token(server):
+    status, body = call(server, "/v1/admin/reload")
+    assert status == 403 and "--admin-token" in body["error"]
+
+
+def test_versions_swap_under_load_with_zero_failed_requests(tmp_path):
+    """New versions dropped into the folder while four clients keep predicting: every request
+    succeeds, the new version takes over, a broken version is reported while the last good one
+    keeps serving, and the admin endpoints reload and unload."""
+    import threading
+    models = tmp_path / "models"
+
+    def publish(version, source=None, data=None):
+        """Written aside, then moved into place: a scan never sees half a file."""
+        staging = tmp_path / f"staging{version}"
+        staging.mkdir()
+        if source:
+            shutil.copy(source, staging / "model.onnx")
+        else:
+            (staging / "model.onnx").write_bytes(data)
+        os.rename(staging, models / "m" / str(version))
+    (models / "m").mkdir(parents=True)
+    publish(1, TINY)
+    process, url = start_server(models, "--poll-seconds", "0.2", env={"KILN_ADMIN_TOKEN": "t0ken"})
+    body = json.dumps({"instances": np.zeros((1, 3, 16, 16)).tolist()}).encode()
+    expected = kiln.Model(TINY).run({"image": np.zeros((1, 3, 16, 16), np.float32)})["softmax44"]
+    results, stop = [], threading.Event()
+
+    def client():
+        while not stop.is_set():
+            status, answer, headers = call(url, "/v1/models/m:predict", body, with_headers=True)
+            results.append((status, headers["Kiln-Model-Version"] if status == 200 else answer))
+            if status == 200:
+                np.testing.assert_allclose(np.array(answer["predictions"]), expected, rtol=1e-5, atol=1e-6)
+    try:
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        import time
+        def wait_for(version, check):
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                states = {v["version"]: v for v in call(url, "/v1/models/m")[1]["model_version_status"]}
+                if check(states.get(version, {})):
+                    return states
+                time.sleep(0.05)
+            raise AssertionError(f"version {version} never got there: {states}")
+        for version in (2, 3):
+            time.sleep(0.5)
+            publish(version, TINY)
+            wait_for(str(version), lambda state: state.get("state") == "AVAILABLE")
+        time.sleep(0.5)
+        publish(4, data=b"not a model")
+        states = wait_for("4", lambda state: state.get("status", {}).get("error_code") == "UNKNOWN")
+        time.sleep(0.5)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        assert results and all(status == 200 for status, _ in results), [r for r in results if r[0] != 200][:3]
+        served = [version for _, version in results]
+        assert served[0] == "1" and served[-1] == "3" and "3" in served
+        assert states["4"]["state"] == "END" and "not a valid ONNX model" in states["4"]["status"]["error_message"]
+        assert states["1"]["state"] == "END" and states["2"]["state"] == "END"
+        assert call(url, "/v1/admin/reload")[0] == 401
+        status, reload = call(url, "/v1/admin/reload", headers={"Authorization": "Bearer t0ken"})
+        assert status == 200 and reload["failures"] == 1 and reload["events"][0].startswith("failed to load m version 4")
+        status, _ = call(url, "/v1/admin/models/m/versions/3:unload", headers={"Authorization": "Bearer t0ken"})
+        assert status == 200
+        status, body = call(url, "/v1/models/m:predict", body)
+        assert status == 503 and "version 4 failed to load" in body["error"]
+        assert call(url, "/v1/health/ready")[0] == 503
+        text = urllib.request.urlopen(url + "/metrics").read().decode()
+        assert 'kiln_model_load_failures_total{model="m"} 2' in text
+    finally:
+        stop.set()
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_sigterm_finishes_the_requests_in_flight_and_exits_0(tmp_path):
+    import signal
+    import threading
+    import time
+    (tmp_path / "slow" / "1").mkdir(parents=True)
+    shutil.copy(TINY, tmp_path / "slow" / "1" / "model.onnx")
+    (tmp_path / "slow" / "1" / "config.json").write_text(json.dumps({"max_batch_size": 8, "batch_timeout_micros": 1000000}))
+    process, url = start_server(tmp_path)
+    answers = []
+    request = threading.Thread(target=lambda: answers.append(call(url, "/v1/models/slow:predict", {"instances": np.zeros((1, 3, 16, 16)).tolist()})))
+    request.start()
+    time.sleep(0.4)  # the request waits in the batcher for a second
+    process.send_signal(signal.SIGTERM)
+    request.join()
+    assert process.wait(timeout=30) == 0
+    assert answers[0][0] == 200 and len(answers[0][1]["predictions"]) == 1
+
+
+def test_request_timeouts_answer_504_and_drop_slow_clients(tmp_path):
+    import socket
+    import time
+    (tmp_path / "slow" / "1").mkdir(parents=True)
+    shutil.copy(TINY, tmp_path / "slow" / "1" / "model.onnx")
+    (tmp_path / "slow" / "1" / "config.json").write_text(json.dumps({"max_batch_size": 8, "batch_timeout_micros": 3000000}))
+    process, url = start_server(tmp_path, "--request-timeout", "1")
+    try:
+        start = time.time()
+        status, body = call(url, "/v1/models/slow:predict", {"instances": np.zeros((1, 3, 16, 16)).tolist()})
+        assert status == 504 and "request timeout" in body["error"] and time.time() - start < 2.5
+        host, port = url.rsplit("/", 1)[1].split(":")
+        slow = socket.create_connection((host, int(port)))
+        slow.sendall(b"POST /v1/models/slow:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        slow.settimeout(5)
+        start = time.time()
+        assert slow.recv(100) == b"" and time.time() - start < 3  # closed after the timeout, not held open
+        assert call(url, "/v1/health/live")[0] == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
