@@ -12,8 +12,8 @@ enum BinaryTensor {
         }
         let parts = header.split(separator: ",", omittingEmptySubsequences: false).map { $0.filter { $0 != " " } }
         let shape = parts.compactMap { Int($0) }
-        guard !parts.isEmpty, shape.count == parts.count, shape.allSatisfy({ $0 >= 0 }) else {
-            throw KilnError.invalidArgument("Kiln-Shape must be sizes separated by commas, e.g. 1,28,28,1; got '\(header)'")
+        guard !parts.isEmpty, shape.count == parts.count, shape.allSatisfy({ $0 > 0 }) else {
+            throw KilnError.invalidArgument("Kiln-Shape must be positive sizes separated by commas, e.g. 1,28,28,1; got '\(header)'")
         }
         let info: TensorInfo
         if let name {

@@ -79,11 +79,12 @@ public final class ModelRepository: Sendable {
 
     private func scanModel(_ name: String, force: Bool, events: inout [ScanEvent]) {
         let folder = "\(directory)/\(name)"
-        var config = state.withLockedValue { $0.models[name]?.config } ?? ModelConfig()
+        var config = ModelConfig()
         if access("\(folder)/config.json", R_OK) == 0 {
             do {
                 config = try ModelConfig(json: String(decoding: try FileIO.read("\(folder)/config.json"), as: UTF8.self))
             } catch {
+                config = state.withLockedValue { $0.models[name]?.config } ?? config
                 events.append(.failed(model: name, version: nil, message: "\(folder)/config.json: \(Self.message(error)); keeping the previous policy"))
             }
         }

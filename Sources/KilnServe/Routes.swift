@@ -255,7 +255,8 @@ extension KilnServer {
             let path = request.uri.path
             var model = ""
             var version = ""
-            if path.hasPrefix("/v1/models/"), let route = try? ModelPath(path) {
+            // Names of models that do not exist are not labels: a client could make up endless series.
+            if path.hasPrefix("/v1/models/"), response.status != .notFound, let route = try? ModelPath(path) {
                 model = route.name
                 version = response.headers[versionHeader] ?? route.version.map(String.init) ?? route.label ?? ""
             }

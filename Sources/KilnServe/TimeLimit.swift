@@ -15,7 +15,7 @@ func withTimeLimit<T: Sendable>(_ seconds: Double, timeout: @escaping @Sendable 
     return try await withCheckedThrowingContinuation { continuation in
         pending.withLockedValue { $0 = continuation }
         let timer = Task {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            try await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1e9))
             take()?.resume(throwing: timeout())
         }
         Task {

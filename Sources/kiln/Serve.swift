@@ -23,8 +23,8 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        guard pollSeconds >= 0 else { throw ValidationError("--poll-seconds must be 0 or more") }
-        guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be more than 0") }
+        guard pollSeconds >= 0, pollSeconds <= 86_400 else { throw ValidationError("--poll-seconds must be between 0 and 86400") }
+        guard requestTimeout > 0, requestTimeout <= 86_400 else { throw ValidationError("--request-timeout must be more than 0 and at most 86400") }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be more than 0") }
     }
 

@@ -3,6 +3,10 @@ import Testing
 
 @testable import KilnServe
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite struct ModelConfigTests {
     @Test func theDefaultServesTheLatestVersion() throws {
         #expect(ModelConfig().selected([3, 1, 2]) == [3])
@@ -106,6 +110,10 @@ import Testing
         let events = repository.scan()
         #expect(events.count == 1 && events[0].isFailure && events[0].description.contains("keeping the previous policy"))
         #expect(available(repository, "tiny") == [1, 3])
+        // Without a config the default policy serves the newest version only.
+        unlink("\(folder.path)/tiny/config.json")
+        #expect(repository.scan() == [.unloaded(model: "tiny", version: 1)])
+        #expect(available(repository, "tiny") == [3])
     }
 
     @Test func unloadHoldsUntilAForcedScanAndRemovedFoldersRetire() throws {

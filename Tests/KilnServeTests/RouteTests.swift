@@ -85,6 +85,7 @@ import Testing
             #expect(binary.0 == 400 && binary.1 == "input 'image': shape [1,3,16,16] of float32 needs 3072 bytes, the body has 4")
             #expect(try await status("/v1/models/tiny:predict", "1234", "application/octet-stream").1.contains("Kiln-Shape"))
             #expect(try await status("/v1/models/tiny:predict", "1234", "application/octet-stream", ["Kiln-Shape": "1,x"]).0 == 400)
+            #expect(try await status("/v1/models/tiny:predict", "", "application/octet-stream", ["Kiln-Shape": "0,3,16,16"]).1.contains("positive"))
             let huge = try await server.call(.post, "/v1/models/tiny:predict", body: [UInt8](repeating: 32, count: (1 << 20) + 1),
                                              headers: ["Content-Type": "application/json"])
             #expect(huge.status == 413)
@@ -154,7 +155,7 @@ import Testing
             _ = try await server.call(.get, "/v1/models/nope")
             let text = try await server.call(.get, "/monitoring/prometheus/metrics").text
             #expect(text.contains(#"kiln_requests_total{model="tiny",version="2",status="200"} 1"#))
-            #expect(text.contains(#"kiln_requests_total{model="nope",version="",status="404"} 1"#))
+            #expect(text.contains(#"kiln_requests_total{model="",version="",status="404"} 1"#))
             #expect(text.contains(#"kiln_model_versions_available{model="tiny"} 2"#))
             #expect(text.contains(#"kiln_batch_queue_instances{model="slow",version="1"} 0"#))
             #expect(text.contains(#"kiln_model_load_seconds{model="tiny",version="1"}"#))
