@@ -36,25 +36,43 @@ public enum Color {
     /// point), kept in as many channels as the input (alpha untouched).
     public static func toGray(_ image: Image) -> Image {
         guard image.channels >= 3 else { return image }
-        var out = image
-        let channels = image.channels
-        out.pixels.withUnsafeMutableBufferPointer { pixels in
-            for index in stride(from: 0, to: pixels.count, by: channels) {
-                let value = gray(pixels[index], pixels[index + 1], pixels[index + 2])
-                pixels[index] = value
-                pixels[index + 1] = value
-                pixels[index + 2] = value
+        let channels = image.channels, count = image.width &* image.height
+        let pixels = [UInt8](unsafeUninitializedCapacity: image.pixels.count) { target, written in
+            image.pixels.withUnsafeBufferPointer { source in
+                let from = source.baseAddress!, to = target.baseAddress!
+                if channels == 3 {
+                    // Plain stride-3 loads and stores: the compiler vectorises them.
+                    for index in 0..<count {
+                        let base = index &* 3
+                        let value = grayFixed(from[base], from[base &+ 1], from[base &+ 2])
+                        to[base] = value
+                        to[base &+ 1] = value
+                        to[base &+ 2] = value
+                    }
+                } else {
+                    for index in 0..<count {
+                        let base = index &* 4
+                        let value = grayFixed(from[base], from[base &+ 1], from[base &+ 2])
+                        to[base] = value
+                        to[base &+ 1] = value
+                        to[base &+ 2] = value
+                        to[base &+ 3] = from[base &+ 3]
+                    }
+                }
             }
+            written = image.pixels.count
         }
-        return out
+        return try! Image(width: image.width, height: image.height, channels: channels, pixels: pixels)
+    }
+
+    @inline(__always)
+    static func grayFixed(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
+        UInt8(truncatingIfNeeded: (UInt32(r) &* 4899 &+ UInt32(g) &* 9617 &+ UInt32(b) &* 1868 &+ 8192) >> 14)
     }
 
     /// One RGB pixel's grey level as `cv2.COLOR_RGB2GRAY` computes it (14-bit fixed point).
     @inline(__always)
-    public static func gray(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
-        let sum: Int = Int(r) * 4899 + Int(g) * 9617 + Int(b) * 1868
-        return UInt8((sum + 8192) >> 14)
-    }
+    public static func gray(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 { grayFixed(r, g, b) }
 
     /// Shifts hue (degrees, on OpenCV's 0...179 scale of half degrees), saturation and value
     /// (on 0...255) in HSV space; colour conversions as `cv2.COLOR_RGB2HSV` / `HSV2RGB` define them.
@@ -149,56 +167,107 @@ public enum Color {
         let kernel = weights.map { Float($0 / total) }
         weights = []
         let width = image.width, height = image.height, channels = image.channels
-        let rowLength = width * channels
-        // Horizontal pass into floats: the interior straight, the edges through reflect-101.
+        let rowLength = width &* channels
+        // Horizontal pass into floats: each row widened once to floats with its reflect-101
+        // border, then every tap is a contiguous multiply-add over the whole row (vectorised).
         var horizontal = [Float](repeating: 0, count: image.pixels.count)
+        var padded = [Float](repeating: 0, count: (width + 2 * half) * channels)
+        let borderColumns = (0..<(2 * half)).map { index in
+            BorderMode.reflect101.source(index < half ? index - half : width + index - half, width)!
+        }
         image.pixels.withUnsafeBufferPointer { source in
             horizontal.withUnsafeMutableBufferPointer { target in
-                kernel.withUnsafeBufferPointer { k in
-                    for y in 0..<height {
-                        let row = source.baseAddress! + y * rowLength, out = target.baseAddress! + y * rowLength
-                        for x in 0..<width {
-                            let interior = x >= half && x + half < width
-                            for c in 0..<channels {
-                                var sum: Float = 0
-                                if interior {
-                                    var tap = row + (x - half) * channels + c
-                                    for index in 0..<size { sum += k[index] * Float(tap.pointee); tap += channels }
-                                } else {
-                                    for index in 0..<size {
-                                        let sx = BorderMode.reflect101.source(x + index - half, width)!
-                                        sum += k[index] * Float(row[sx * channels + c])
-                                    }
-                                }
-                                out[x * channels + c] = sum
+                padded.withUnsafeMutableBufferPointer { wide in
+                    kernel.withUnsafeBufferPointer { k in
+                        let line = wide.baseAddress!
+                        for y in 0..<height {
+                            let row = source.baseAddress! + y &* rowLength, out = target.baseAddress! + y &* rowLength
+                            for index in 0..<rowLength { line[half &* channels &+ index] = Float(row[index]) }
+                            for (position, column) in borderColumns.enumerated() {
+                                let x = position < half ? position : width &+ position
+                                for c in 0..<channels { line[x &* channels &+ c] = Float(row[column &* channels &+ c]) }
                             }
+                            convolve(taps: size, weights: k.baseAddress!, count: rowLength) { tap in
+                                UnsafeRawPointer(line + tap &* channels)
+                            } into: { out }
                         }
                     }
                 }
             }
         }
-        // Vertical pass, a row at a time (contiguous, vectorisable).
+        // Vertical pass, a row at a time (contiguous, vectorised).
         var out = image
         var accumulator = [Float](repeating: 0, count: rowLength)
         horizontal.withUnsafeBufferPointer { source in
             out.pixels.withUnsafeMutableBufferPointer { target in
                 accumulator.withUnsafeMutableBufferPointer { sums in
-                    for y in 0..<height {
-                        for index in 0..<rowLength { sums[index] = 0 }
-                        for tap in 0..<size {
-                            let sy = BorderMode.reflect101.source(y + tap - half, height)!
-                            let weight = kernel[tap], row = source.baseAddress! + sy * rowLength
-                            for index in 0..<rowLength { sums[index] += weight * row[index] }
-                        }
-                        let destination = target.baseAddress! + y * rowLength
-                        for index in 0..<rowLength {
-                            destination[index] = UInt8(truncatingIfNeeded: min(max(Int32(sums[index].rounded(.toNearestOrEven)), 0), 255))
+                    kernel.withUnsafeBufferPointer { k in
+                        let sum = sums.baseAddress!
+                        for y in 0..<height {
+                            convolve(taps: size, weights: k.baseAddress!, count: rowLength) { tap in
+                                UnsafeRawPointer(source.baseAddress! + BorderMode.reflect101.source(y + tap - half, height)! &* rowLength)
+                            } into: { sum }
+                            narrow(sum, count: rowLength, into: target.baseAddress! + y &* rowLength)
                         }
                     }
                 }
             }
         }
         return out
+    }
+
+    /// `output[i] = Σ_t weights[t] · input(t)[i]` for i < count, 16 lanes at a time with the
+    /// sum kept in registers across the taps (one load per tap, one store per block).
+    @inline(__always)
+    static func convolve(taps: Int, weights: UnsafePointer<Float>, count: Int, _ input: (Int) -> UnsafeRawPointer,
+                         into output: () -> UnsafeMutablePointer<Float>) {
+        let target = UnsafeMutableRawPointer(output())
+        let sources = (0..<taps).map(input)
+        sources.withUnsafeBufferPointer { rows in
+            var index = 0
+            // Four independent sums of 16 lanes: the multiply-adds overlap instead of waiting on each other.
+            while index &+ 64 <= count {
+                let offset = index &* 4
+                var (a, b, c, d) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+                for tap in 0..<taps {
+                    let weight = SIMD16<Float>(repeating: weights[tap]), row = rows[tap] + offset
+                    a.addProduct(row.loadUnaligned(as: SIMD16<Float>.self), weight)
+                    b.addProduct(row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), weight)
+                    c.addProduct(row.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), weight)
+                    d.addProduct(row.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), weight)
+                }
+                target.storeBytes(of: a, toByteOffset: offset, as: SIMD16<Float>.self)
+                target.storeBytes(of: b, toByteOffset: offset &+ 64, as: SIMD16<Float>.self)
+                target.storeBytes(of: c, toByteOffset: offset &+ 128, as: SIMD16<Float>.self)
+                target.storeBytes(of: d, toByteOffset: offset &+ 192, as: SIMD16<Float>.self)
+                index &+= 64
+            }
+            while index &+ 16 <= count {
+                let offset = index &* 4
+                var sum = SIMD16<Float>(repeating: 0)
+                for tap in 0..<taps {
+                    sum.addProduct(rows[tap].loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self), SIMD16(repeating: weights[tap]))
+                }
+                target.storeBytes(of: sum, toByteOffset: offset, as: SIMD16<Float>.self)
+                index &+= 16
+            }
+            while index < count {
+                var sum: Float = 0
+                for tap in 0..<taps { sum += weights[tap] * rows[tap].load(fromByteOffset: index &* 4, as: Float.self) }
+                target.storeBytes(of: sum, toByteOffset: index &* 4, as: Float.self)
+                index &+= 1
+            }
+        }
+    }
+
+    /// Floats to bytes: clamped to 0...255, rounded half to even (adding 1.5 · 2^23 leaves the
+    /// rounded integer in the low mantissa bits) — no trapping conversion, so it vectorises.
+    @inline(__always)
+    static func narrow(_ values: UnsafePointer<Float>, count: Int, into bytes: UnsafeMutablePointer<UInt8>) {
+        for index in 0..<count {
+            let value = Swift.min(Swift.max(values[index], 0), 255) + 12_582_912
+            bytes[index] = UInt8(truncatingIfNeeded: value.bitPattern)
+        }
     }
 
     /// Fills rectangles with `fill` (CoarseDropout).

@@ -3,27 +3,37 @@ import KilnCore
 /// Flips, crops and padding: exact pixel moves.
 public enum Geometry {
     public static func flipHorizontal(_ image: Image) -> Image {
-        let width = image.width, channels = image.channels, rowBytes = width * channels
+        let width = image.width, height = image.height, channels = image.channels, rowBytes = width &* channels
         let pixels = [UInt8](unsafeUninitializedCapacity: image.pixels.count) { target, count in
             image.pixels.withUnsafeBufferPointer { source in
-                let from = UnsafeRawPointer(source.baseAddress!), to = UnsafeMutableRawPointer(target.baseAddress!)
-                for y in 0..<image.height {
-                    let row = y * rowBytes
+                for y in 0..<height {
+                    let from = UnsafeRawPointer(source.baseAddress! + y &* rowBytes)
+                    let to = UnsafeMutableRawPointer(target.baseAddress! + y &* rowBytes)
                     switch channels {
                     case 4:
-                        for x in 0..<width {
-                            to.storeBytes(of: from.loadUnaligned(fromByteOffset: row + (width - 1 - x) * 4, as: UInt32.self),
-                                          toByteOffset: row + x * 4, as: UInt32.self)
+                        var (read, write) = (from + (width &- 1) &* 4, to)
+                        for _ in 0..<width {
+                            write.storeBytes(of: read.loadUnaligned(as: UInt32.self), as: UInt32.self)
+                            read -= 4
+                            write += 4
                         }
                     case 3:
-                        // Four-byte moves, left to right: each store's extra byte is overwritten by the next.
-                        for x in 0..<(width - 1) {
-                            to.storeBytes(of: from.loadUnaligned(fromByteOffset: row + (width - 1 - x) * 3, as: UInt32.self),
-                                          toByteOffset: row + x * 3, as: UInt32.self)
+                        // Plain stride-3 loads and stores: the compiler vectorises them.
+                        let source = from.assumingMemoryBound(to: UInt8.self), target = to.assumingMemoryBound(to: UInt8.self)
+                        let last = (width &- 1) &* 3
+                        for x in 0..<width {
+                            let (write, read) = (x &* 3, last &- x &* 3)
+                            target[write] = source[read]
+                            target[write &+ 1] = source[read &+ 1]
+                            target[write &+ 2] = source[read &+ 2]
                         }
-                        for c in 0..<3 { target[row + (width - 1) * 3 + c] = source[row + c] }
                     default:
-                        for x in 0..<width { target[row + x] = source[row + width - 1 - x] }
+                        var (read, write) = (from + (width &- 1), to)
+                        for _ in 0..<width {
+                            write.storeBytes(of: read.load(as: UInt8.self), as: UInt8.self)
+                            read -= 1
+                            write += 1
+                        }
                     }
                 }
             }
@@ -33,13 +43,16 @@ public enum Geometry {
     }
 
     public static func flipVertical(_ image: Image) -> Image {
-        var out = image
-        let rowBytes = image.width * image.channels
-        for y in 0..<image.height {
-            let from = (image.height - 1 - y) * rowBytes
-            out.pixels.replaceSubrange((y * rowBytes)..<((y + 1) * rowBytes), with: image.pixels[from..<(from + rowBytes)])
+        let rowBytes = image.width &* image.channels, height = image.height
+        let pixels = [UInt8](unsafeUninitializedCapacity: image.pixels.count) { target, count in
+            image.pixels.withUnsafeBufferPointer { source in
+                for y in 0..<height {
+                    (target.baseAddress! + y &* rowBytes).initialize(from: source.baseAddress! + (height &- 1 &- y) &* rowBytes, count: rowBytes)
+                }
+            }
+            count = image.pixels.count
         }
-        return out
+        return try! Image(width: image.width, height: image.height, channels: image.channels, pixels: pixels)
     }
 
     /// The `width`×`height` window whose top-left pixel is (x, y); it must lie inside the image.
