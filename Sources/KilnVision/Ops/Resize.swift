@@ -109,17 +109,20 @@ public enum Resize {
                     let base = source.baseAddress! + ((y + area.y) * image.width + area.x) * channels
                     row.withUnsafeMutableBufferPointer { row in
                         let out = row.baseAddress!
+                        // Wrapping index arithmetic (the taps are in range by construction): no overflow
+                        // checks in the loop.
                         if channels == 3 {
                             for x in 0..<width {
                                 let (p0, p1, a0, a1) = taps[x]
-                                out[x * 3] = Int32(base[p0]) &* a0 &+ Int32(base[p1]) &* a1
-                                out[x * 3 + 1] = Int32(base[p0 + 1]) &* a0 &+ Int32(base[p1 + 1]) &* a1
-                                out[x * 3 + 2] = Int32(base[p0 + 2]) &* a0 &+ Int32(base[p1 + 2]) &* a1
+                                let o = x &* 3
+                                out[o] = Int32(base[p0]) &* a0 &+ Int32(base[p1]) &* a1
+                                out[o &+ 1] = Int32(base[p0 &+ 1]) &* a0 &+ Int32(base[p1 &+ 1]) &* a1
+                                out[o &+ 2] = Int32(base[p0 &+ 2]) &* a0 &+ Int32(base[p1 &+ 2]) &* a1
                             }
                         } else {
                             for x in 0..<width {
                                 let (p0, p1, a0, a1) = taps[x]
-                                for c in 0..<channels { out[x * channels + c] = Int32(base[p0 + c]) &* a0 &+ Int32(base[p1 + c]) &* a1 }
+                                for c in 0..<channels { out[x &* channels &+ c] = Int32(base[p0 &+ c]) &* a0 &+ Int32(base[p1 &+ c]) &* a1 }
                             }
                         }
                     }
