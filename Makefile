@@ -102,15 +102,22 @@ demo: deps venv release
 	    examples/data/photos/*.png examples/data/photos/*.jpg 2>/dev/null
 	@echo "contact sheet: .build/demo/contact_sheet.png (each row: the photo, then its copies); parameters: .build/demo/augment_replay.json"
 	@echo
-	@echo "== Serve the CNN (kiln serve) and load-test it (kiln load, examples/load/scenario.yaml): 200 requests/s, open loop"
+	@echo "== Serve the CNN (kiln serve), classify sample images over HTTP, load-test it (kiln load, examples/load/scenario.yaml)"
 	@rm -rf .build/demo/models && mkdir -p .build/demo/models/fashion/1
 	@cp examples/models/fashion_mnist_cnn.onnx .build/demo/models/fashion/1/model.onnx
+	@$(PYTHON) -c 'import json; print("\n".join(json.load(open("examples/models/fashion_mnist_cnn.json"))["classes"]))' \
+	    > .build/demo/models/fashion/1/labels.txt
+	@echo '{"channels": 1, "transforms": [{"name": "Normalize", "mean": [0], "std": [1], "layout": "HWC"}]}' \
+	    > .build/demo/models/fashion/1/preprocess.json
 	@$(PYTHON) examples/load/make_requests.py .build/demo/fashion_requests.csv
 	@"$(RELEASE_BIN)/kiln" serve --model-dir .build/demo/models --port 0 --threads 1 > .build/demo/serve.log 2>&1 & server=$$!; \
 	    trap 'kill $$server' EXIT; \
 	    for attempt in $$(seq 100); do grep -q "^serving" .build/demo/serve.log && break; sleep 0.1; done; \
 	    url=$$(sed -n 's/^serving .* on //p' .build/demo/serve.log); \
 	    test -n "$$url" || { cat .build/demo/serve.log; exit 1; }; \
+	    $(PYTHON) examples/serve/classify_images.py "$${url}/v1/models/fashion" \
+	        examples/data/fashion_mnist_1000/Bag/t10k_00018.png examples/data/fashion_mnist_1000/Sneaker/$$(ls examples/data/fashion_mnist_1000/Sneaker | head -1) \
+	        examples/data/fashion_mnist_1000/Trouser/$$(ls examples/data/fashion_mnist_1000/Trouser | head -1) && \
 	    "$(RELEASE_BIN)/kiln" load "$$url" --scenario examples/load/scenario.yaml --data .build/demo/fashion_requests.csv \
 	        --quiet --json .build/demo/load.json --threshold 'errors<1%'
 
