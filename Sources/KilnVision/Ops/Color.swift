@@ -29,6 +29,12 @@ public enum Color {
         UInt8(truncatingIfNeeded: (Swift.min(Swift.max(value, 0), 255) + 12_582_912).bitPattern)
     }
 
+    /// The same for a double (1.5 · 2^52).
+    @inline(__always)
+    static func roundedByte(_ value: Double) -> UInt8 {
+        UInt8(truncatingIfNeeded: (Swift.min(Swift.max(value, 0), 255) + 6_755_399_441_055_744).bitPattern)
+    }
+
     static func brightnessContrastTable(brightness: Double, contrast: Double) -> [UInt8] {
         let alpha = 1 + contrast, beta = brightness * 255
         return (0..<256).map { UInt8(clamping: Int((Double($0) * alpha + beta).rounded(.toNearestOrEven))) }

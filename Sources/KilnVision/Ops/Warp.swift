@@ -74,11 +74,13 @@ public enum Warp {
                         let sx = Int(floorX), sy = Int(floorY)
                         let w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay
                         if sx >= 0, sy >= 0, sx + 1 < sourceWidth, sy + 1 < sourceHeight {
-                            let p00 = (sy * sourceWidth + sx) * channels, p10 = p00 + sourceWidth * channels
+                            // Inside: wrapping index arithmetic and no trapping conversions.
+                            let from = source.baseAddress! + (sy &* sourceWidth &+ sx) &* channels
+                            let below = from + sourceWidth &* channels, pixel = target.baseAddress! + to
                             for c in 0..<channels {
-                                let sum = Double(source[p00 + c]) * w00 + Double(source[p00 + channels + c]) * w01
-                                    + Double(source[p10 + c]) * w10 + Double(source[p10 + channels + c]) * w11
-                                target[to + c] = UInt8(clamping: Int(sum.rounded(.toNearestOrEven)))
+                                let sum = Double(from[c]) * w00 + Double(from[channels &+ c]) * w01
+                                    + Double(below[c]) * w10 + Double(below[channels &+ c]) * w11
+                                pixel[c] = Color.roundedByte(sum)
                             }
                         } else if border == .constant && (sx >= sourceWidth || sx + 1 < 0 || sy >= sourceHeight || sy + 1 < 0) {
                             for c in 0..<channels { target[to + c] = UInt8(fillValues[c]) }
