@@ -74,14 +74,16 @@ struct FusedPlan: Sendable {
             Resize.bilinearRows(image, window: window, width: width, height: height) { resizedRow, row in
                 let outY = flipY ? height - 1 - resizedRow : resizedRow
                 if step.layout == .chw {
+                    // Locals and wrapping arithmetic: nothing reloaded or checked in the inner loops.
+                    let count = width, stride = channels, last = width &- 1
                     for c in 0..<channels {
-                        let channelTable = table + c * 256
-                        let target = output + c * plane + outY * width
-                        var source = row + c
+                        let channelTable = table + c &* 256
+                        let target = output + (c &* plane &+ outY &* width)
+                        let source = row + c
                         if flipX {
-                            for x in 0..<width { target[width - 1 - x] = channelTable[Int(source.pointee)]; source += channels }
+                            for x in 0..<count { target[last &- x] = channelTable[Int(source[x &* stride])] }
                         } else {
-                            for x in 0..<width { target[x] = channelTable[Int(source.pointee)]; source += channels }
+                            for x in 0..<count { target[x] = channelTable[Int(source[x &* stride])] }
                         }
                     }
                 } else {
