@@ -101,45 +101,62 @@ public enum Color {
     @inline(__always)
     public static func gray(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 { grayFixed(r, g, b) }
 
-    /// Shifts hue (degrees, on OpenCV's 0...179 scale of half degrees), saturation and value
-    /// (on 0...255) in HSV space; colour conversions as `cv2.COLOR_RGB2HSV` / `HSV2RGB` define them.
+    /// Shifts hue (on OpenCV's 0...179 scale of half degrees), saturation and value (on 0...255)
+    /// in HSV space. Into HSV exactly as `cv2.COLOR_RGB2HSV` computes 8-bit images (12-bit fixed
+    /// point with its division tables); the shifts as tables over the 256 levels; back to RGB with
+    /// `cv2.COLOR_HSV2RGB`'s sector formula in float.
     public static func hueSaturationValue(_ image: Image, hueShift: Double, saturationShift: Double, valueShift: Double) -> Image {
         guard image.channels >= 3 else { return brightnessContrast(image, brightness: valueShift / 255, contrast: 0) }
-        var out = image
-        let channels = image.channels
-        for index in stride(from: 0, to: out.pixels.count, by: channels) {
-            let r = Double(out.pixels[index]), g = Double(out.pixels[index + 1]), b = Double(out.pixels[index + 2])
-            let maximum = max(r, g, b), minimum = min(r, g, b)
-            let delta = maximum - minimum
-            var v = maximum
-            var s = maximum == 0 ? 0 : delta / maximum * 255
-            var h = 0.0
-            if delta > 0 {
-                if maximum == r { h = 60 * (g - b) / delta } else if maximum == g { h = 120 + 60 * (b - r) / delta } else { h = 240 + 60 * (r - g) / delta }
-                if h < 0 { h += 360 }
-            }
-            // OpenCV's uint8 scale: hue in half degrees.
-            var hue = (h / 2).rounded(.toNearestOrEven) + hueShift
-            hue = hue.truncatingRemainder(dividingBy: 180)
+        let tables = HSVTables.shared
+        // Shifted hue as a sector coordinate in [0, 6); saturation as a fraction; value.
+        let hues = (0..<256).map { level -> Float in
+            var hue = (Double(level) + hueShift).truncatingRemainder(dividingBy: 180)
             if hue < 0 { hue += 180 }
-            s = min(255, max(0, s.rounded(.toNearestOrEven) + saturationShift))
-            v = min(255, max(0, v + valueShift))
-            // Back to RGB.
-            let hh = hue * 2 / 60, ss = s / 255
-            let sector = Int(hh.rounded(.down)) % 6, fraction = hh - hh.rounded(.down)
-            let p = v * (1 - ss), q = v * (1 - ss * fraction), t = v * (1 - ss * (1 - fraction))
-            let (nr, ng, nb): (Double, Double, Double)
-            switch sector {
-            case 0: (nr, ng, nb) = (v, t, p)
-            case 1: (nr, ng, nb) = (q, v, p)
-            case 2: (nr, ng, nb) = (p, v, t)
-            case 3: (nr, ng, nb) = (p, q, v)
-            case 4: (nr, ng, nb) = (t, p, v)
-            default: (nr, ng, nb) = (v, p, q)
+            let sector = Float(hue * 2 / 60)
+            return sector < 6 ? sector : 0
+        }
+        let saturations = (0..<256).map { Float(min(255, max(0, Double($0) + saturationShift)) / 255) }
+        let values = (0..<256).map { Float(min(255, max(0, Double($0) + valueShift))) }
+        let channels = image.channels, count = image.width &* image.height
+        var out = image
+        out.pixels.withUnsafeMutableBufferPointer { pixels in
+            tables.saturation.withUnsafeBufferPointer { sdiv in
+                tables.hue.withUnsafeBufferPointer { hdiv in
+                    hues.withUnsafeBufferPointer { hues in
+                        saturations.withUnsafeBufferPointer { saturations in
+                            values.withUnsafeBufferPointer { values in
+                                let pixel = pixels.baseAddress!
+                                for index in 0..<count {
+                                    let at = pixel + index &* channels
+                                    let r = Int32(at[0]), g = Int32(at[1]), b = Int32(at[2])
+                                    // cv2's RGB2HSV_b.
+                                    let v = max(r, g, b), difference = v &- min(r, g, b)
+                                    let s = (difference &* sdiv[Int(v)] &+ (1 << 11)) >> 12
+                                    var h = v == r ? g &- b : (v == g ? b &- r &+ 2 &* difference : r &- g &+ 4 &* difference)
+                                    h = (h &* hdiv[Int(difference)] &+ (1 << 11)) >> 12
+                                    if h < 0 { h &+= 180 }
+                                    // Shifted, then cv2's HSV2RGB_f.
+                                    let hh = hues[Int(h & 255)], ss = saturations[Int(s & 255)], vv = values[Int(v)]
+                                    let sector = Int(hh), fraction = hh - Float(sector)
+                                    let p = vv * (1 - ss), q = vv * (1 - ss * fraction), t = vv * (1 - ss * (1 - fraction))
+                                    let (nr, ng, nb): (Float, Float, Float)
+                                    switch sector {
+                                    case 0: (nr, ng, nb) = (vv, t, p)
+                                    case 1: (nr, ng, nb) = (q, vv, p)
+                                    case 2: (nr, ng, nb) = (p, vv, t)
+                                    case 3: (nr, ng, nb) = (p, q, vv)
+                                    case 4: (nr, ng, nb) = (t, p, vv)
+                                    default: (nr, ng, nb) = (vv, p, q)
+                                    }
+                                    at[0] = roundedByte(nr)
+                                    at[1] = roundedByte(ng)
+                                    at[2] = roundedByte(nb)
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            out.pixels[index] = UInt8(clamping: Int(nr.rounded(.toNearestOrEven)))
-            out.pixels[index + 1] = UInt8(clamping: Int(ng.rounded(.toNearestOrEven)))
-            out.pixels[index + 2] = UInt8(clamping: Int(nb.rounded(.toNearestOrEven)))
         }
         return out
     }
@@ -314,6 +331,18 @@ public enum Color {
             }
         }
         return out
+    }
+}
+
+/// OpenCV's division tables for 8-bit RGB → HSV (`hsv_shift` = 12): 255 / v and 180 / (6 d).
+final class HSVTables: Sendable {
+    static let shared = HSVTables()
+    let saturation: [Int32]
+    let hue: [Int32]
+
+    private init() {
+        saturation = (0..<256).map { $0 == 0 ? 0 : Int32((Double(255 << 12) / Double($0)).rounded(.toNearestOrEven)) }
+        hue = (0..<256).map { $0 == 0 ? 0 : Int32((Double(180 << 12) / (6 * Double($0))).rounded(.toNearestOrEven)) }
     }
 }
 
