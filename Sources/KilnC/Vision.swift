@@ -25,6 +25,20 @@ private func image(_ view: UnsafePointer<kiln_image_view>?, _ what: String) thro
                      rowStride: Int(view.row_stride), pixelStride: Int(view.pixel_stride), channelStride: Int(view.channel_stride))
 }
 
+/// The views as `PixelView`s when every one has packed pixels (pixel stride = channels, channel
+/// stride 1); nil when one does not.
+private func packedViews(_ views: UnsafePointer<kiln_image_view>, _ count: Int) throws -> [PixelView]? {
+    var packed: [PixelView] = []
+    for index in 0..<count {
+        let view = views[index]
+        guard let data = view.data else { throw KilnError(.nullPointer, "images[\(index)].data is NULL") }
+        guard view.pixel_stride == view.channels, view.channel_stride == 1 else { return nil }
+        packed.append(try PixelView(base: UnsafeRawPointer(data), width: Int(view.width), height: Int(view.height),
+                                    channels: Int(view.channels), rowStride: Int(view.row_stride)))
+    }
+    return packed
+}
+
 @_cdecl("kiln_image_decode")
 public func kiln_image_decode(_ bytes: UnsafeRawPointer?, _ size: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     out?.pointee = nil
@@ -128,10 +142,20 @@ public func kiln_augment_batch(_ handle: OpaquePointer?, _ views: UnsafePointer<
         let shapeTarget = try output(outShape, "out_shape")
         guard count > 0 else { throw KilnError.invalidArgument("count must be at least 1") }
         guard let views else { throw KilnError(.nullPointer, "images is NULL") }
-        let images = try (0..<count).map { try image(views + $0, "images[\($0)]") }
-        let shape = try out.map {
-            try pipeline.batch(images, seed: seed, startIndex: Int(startIndex), into: UnsafeMutableBufferPointer(start: $0, count: outCount))
-        } ?? pipeline.batchShape(images, seed: seed, startIndex: Int(startIndex))
+        let shape: [Int]
+        if let out {
+            let target = UnsafeMutableBufferPointer(start: out, count: outCount)
+            if let packed = try packedViews(views, count) {
+                // Rows of packed pixels (numpy's usual layouts): read in place, no copy.
+                shape = try pipeline.batch(views: packed, seed: seed, startIndex: Int(startIndex), into: target)
+            } else {
+                let images = try (0..<count).map { try image(views + $0, "images[\($0)]") }
+                shape = try pipeline.batch(images, seed: seed, startIndex: Int(startIndex), into: target)
+            }
+        } else {
+            // The shape query needs the first image only.
+            shape = try pipeline.batchShape([try image(views, "images[0]")], seed: seed, startIndex: Int(startIndex)).replacingFirst(count)
+        }
         for (axis, size) in shape.enumerated() { shapeTarget[axis] = Int64(size) }
     }
 }
@@ -175,4 +199,9 @@ public func kiln_class_balanced_sample(_ labelPointer: UnsafePointer<Int64>?, _ 
                                               start: Int(start), target: weights, classCount: classCount)
         for (position, index) in indices.enumerated() { target[position] = Int64(index) }
     }
+}
+
+private extension Array where Element == Int {
+    /// The shape with its first (batch) axis set to `count`.
+    func replacingFirst(_ count: Int) -> [Int] { [count] + dropFirst() }
 }

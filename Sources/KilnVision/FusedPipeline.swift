@@ -26,7 +26,7 @@ struct FusedPlan: Sendable {
 
     /// Renders sample `index` into `output` (the sample's slot of the batch); false when this
     /// sample must take the step-by-step path (a step that changes the size was not applied).
-    func render(_ image: Image, root: Composition, normalize: Pipeline.NormalizeStep?, width expectedWidth: Int,
+    func render(_ image: PixelView, root: Composition, normalize: Pipeline.NormalizeStep?, width expectedWidth: Int,
                 height expectedHeight: Int, channels expectedChannels: Int, seed: UInt64, index: Int,
                 into output: UnsafeMutablePointer<Float>) -> Bool {
         guard image.channels == expectedChannels else { return false }

@@ -34,19 +34,31 @@ public struct Image: Sendable, Equatable {
         self.width = width
         self.height = height
         self.channels = channels
-        pixels = [UInt8](unsafeUninitializedCapacity: width * height * channels) { buffer, count in
-            var index = 0
-            for y in 0..<height {
-                let row = base + y * rowStride
-                for x in 0..<width {
-                    let pixel = row + x * pixelStride
-                    for c in 0..<channels {
-                        buffer[index] = pixel.load(fromByteOffset: c * channelStride, as: UInt8.self)
-                        index += 1
+        let rowBytes = width * channels
+        pixels = [UInt8](unsafeUninitializedCapacity: height * rowBytes) { buffer, count in
+            let target = UnsafeMutableRawPointer(buffer.baseAddress!)
+            if pixelStride == channels && channelStride == 1 {
+                // Rows of packed pixels (numpy's C order, a crop, or rows reversed): a copy per
+                // row, or one for the whole image.
+                if rowStride == rowBytes {
+                    target.copyMemory(from: base, byteCount: height * rowBytes)
+                } else {
+                    for y in 0..<height { (target + y * rowBytes).copyMemory(from: base + y * rowStride, byteCount: rowBytes) }
+                }
+            } else {
+                var index = 0
+                for y in 0..<height {
+                    let row = base + y &* rowStride
+                    for x in 0..<width {
+                        let pixel = row + x &* pixelStride
+                        for c in 0..<channels {
+                            buffer[index] = pixel.load(fromByteOffset: c &* channelStride, as: UInt8.self)
+                            index &+= 1
+                        }
                     }
                 }
             }
-            count = index
+            count = height * rowBytes
         }
     }
 
@@ -63,5 +75,42 @@ public struct Image: Sendable, Equatable {
     public subscript(x: Int, y: Int, c: Int) -> UInt8 {
         get { pixels[(y * width + x) * channels + c] }
         set { pixels[(y * width + x) * channels + c] = newValue }
+    }
+}
+
+/// Pixels read in place: `height` rows of `width` packed pixels of `channels` bytes, rows
+/// `rowStride` bytes apart (negative for rows in reverse, as numpy's `image[::-1]`). Valid while
+/// the memory it points to is: for the duration of a call.
+public struct PixelView: @unchecked Sendable {
+    public let base: UnsafeRawPointer
+    public let width: Int
+    public let height: Int
+    public let channels: Int
+    public let rowStride: Int
+
+    public init(base: UnsafeRawPointer, width: Int, height: Int, channels: Int, rowStride: Int) throws {
+        try Image.check(width: width, height: height, channels: channels)
+        (self.base, self.width, self.height, self.channels, self.rowStride) = (base, width, height, channels, rowStride)
+    }
+
+    /// A copy as an `Image`.
+    public func image() throws -> Image {
+        try Image(copying: base, width: width, height: height, channels: channels, rowStride: rowStride, pixelStride: channels)
+    }
+}
+
+extension Image {
+    /// This image's pixels as a view, for the duration of `body`.
+    func withView<R>(_ body: (PixelView) throws -> R) rethrows -> R {
+        try pixels.withUnsafeBytes { bytes in
+            try body(PixelView(unchecked: bytes.baseAddress!, width: width, height: height, channels: channels, rowStride: width * channels))
+        }
+    }
+}
+
+extension PixelView {
+    /// For images already checked.
+    init(unchecked base: UnsafeRawPointer, width: Int, height: Int, channels: Int, rowStride: Int) {
+        (self.base, self.width, self.height, self.channels, self.rowStride) = (base, width, height, channels, rowStride)
     }
 }

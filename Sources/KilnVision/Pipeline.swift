@@ -92,9 +92,34 @@ public struct Pipeline: Sendable {
         return shape
     }
 
+    /// `batch` of images read in place (numpy arrays from the C and Python bindings): the
+    /// one-pass pipeline reads them where they are; a sample that needs the step-by-step path is
+    /// copied first.
+    @discardableResult
+    public func batch(views: [PixelView], seed: UInt64, startIndex: Int = 0, threads: Int = Threads.count,
+                      into output: UnsafeMutableBufferPointer<Float>) throws -> [Int] {
+        guard let first = views.first else { throw KilnError.invalidArgument("batch: no images") }
+        let shape = [views.count] + (try batchShape([try first.image()], seed: seed, startIndex: startIndex)).dropFirst()
+        try batch(views.count, seed: seed, startIndex: startIndex, threads: threads, shape: shape, into: output,
+                  withView: { position, body in body(views[position]) }, image: { try views[$0].image() })
+        return shape
+    }
+
     /// `batch` for a shape already computed by `batchShape` (which augments the first sample once).
     private func batch(_ images: [Image], seed: UInt64, startIndex: Int, threads: Int, shape: [Int],
                        into output: UnsafeMutableBufferPointer<Float>) throws {
+        try batch(images.count, seed: seed, startIndex: startIndex, threads: threads, shape: shape, into: output,
+                  withView: { position, body in images[position].withView(body) }, image: { images[$0] })
+    }
+
+    /// Sample `startIndex + position` of every position: the one-pass rendering from the
+    /// position's pixels (handed to the closure `withView` is given) when the pipeline has its
+    /// shape, else the steps on `image(position)`.
+    private func batch(_ count: Int, seed: UInt64, startIndex: Int, threads: Int, shape: [Int],
+                       into output: UnsafeMutableBufferPointer<Float>,
+                       withView: @escaping @Sendable (Int, (PixelView) -> Bool) -> Bool,
+                       image: @escaping @Sendable (Int) throws -> Image) throws {
+        let images = (0..<count)
         let perSample = shape.dropFirst().reduce(1, *)
         let layout = normalize?.layout ?? .chw
         guard output.count == perSample * images.count, let start = output.baseAddress else {
@@ -105,12 +130,14 @@ public struct Pipeline: Sendable {
         Parallel.forEach(images.count, threads: threads) { range in
             for position in range {
                 do {
-                    if let fused, fused.render(images[position], root: root, normalize: normalize,
-                                               width: shape[layout == .chw ? 3 : 2], height: shape[layout == .chw ? 2 : 1],
-                                               channels: shape[layout == .chw ? 1 : 3], seed: seed, index: startIndex + position, into: base.value + position * perSample) {
+                    if let fused, withView(position, { view in
+                        fused.render(view, root: root, normalize: normalize,
+                                     width: shape[layout == .chw ? 3 : 2], height: shape[layout == .chw ? 2 : 1],
+                                     channels: shape[layout == .chw ? 1 : 3], seed: seed, index: startIndex + position, into: base.value + position * perSample)
+                    }) {
                         continue
                     }
-                    let output = try sample(images[position], seed: seed, index: startIndex + position).image
+                    let output = try sample(try image(position), seed: seed, index: startIndex + position).image
                     guard output.width * output.height * output.channels == perSample,
                           shape == [images.count, output.channels, output.height, output.width]
                             || shape == [images.count, output.height, output.width, output.channels] else {

@@ -80,8 +80,10 @@ public enum Resize {
         var out = try Image(width: width, height: height, channels: image.channels)
         let rowBytes = width * image.channels
         out.pixels.withUnsafeMutableBufferPointer { target in
-            bilinearRows(image, window: window ?? (0, 0, image.width, image.height), width: width, height: height) { y, row in
-                (target.baseAddress! + y * rowBytes).update(from: row, count: rowBytes)
+            image.withView { view in
+                bilinearRows(view, window: window ?? (0, 0, image.width, image.height), width: width, height: height) { y, row in
+                    (target.baseAddress! + y * rowBytes).update(from: row, count: rowBytes)
+                }
             }
         }
         return out
@@ -89,7 +91,7 @@ public enum Resize {
 
     /// Resamples `window` of `image` to `width`×`height` with cv2's 11-bit fixed-point bilinear
     /// arithmetic, handing each finished row of bytes to `body` (row index, pointer valid during the call).
-    static func bilinearRows(_ image: Image, window area: (x: Int, y: Int, width: Int, height: Int), width: Int, height: Int,
+    static func bilinearRows(_ image: PixelView, window area: (x: Int, y: Int, width: Int, height: Int), width: Int, height: Int,
                              _ body: (Int, UnsafePointer<UInt8>) -> Void) {
         let channels = image.channels
         let xs = linearTaps(source: area.width, target: width)
@@ -98,7 +100,8 @@ public enum Resize {
         // Horizontal pass into two rows of 32-bit sums, then the vertical blend, as cv2 does.
         var row0 = [Int32](repeating: 0, count: width * channels), row1 = row0
         var finished = [UInt8](repeating: 0, count: width * channels)
-        image.pixels.withUnsafeBufferPointer { source in
+        do {
+                let source = image.base.assumingMemoryBound(to: UInt8.self)
                 let taps = UnsafeMutablePointer<(Int, Int, Int32, Int32)>.allocate(capacity: width)
                 defer { taps.deallocate() }
                 for x in 0..<width {
@@ -106,7 +109,7 @@ public enum Resize {
                     taps[x] = (i0 * channels, min(i0 + 1, lastColumn) * channels, xs.weight0[x], xs.weight1[x])
                 }
                 func horizontal(_ y: Int, into row: inout [Int32]) {
-                    let base = source.baseAddress! + ((y + area.y) * image.width + area.x) * channels
+                    let base = source + (y + area.y) * image.rowStride + area.x * channels
                     row.withUnsafeMutableBufferPointer { row in
                         let out = row.baseAddress!
                         // Wrapping index arithmetic (the taps are in range by construction): no overflow

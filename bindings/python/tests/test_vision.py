@@ -72,6 +72,17 @@ def test_views_with_negative_strides_are_read_in_place(photos):
         np.testing.assert_array_equal(identity(view), view)
 
 
+def test_batches_read_row_strided_views_in_place_like_copies(photos):
+    """Rows reversed or a window of a larger image: the one-pass batch reads them where they are
+    and gets what it gets from contiguous copies; other strides are copied first, same values."""
+    pipeline = kiln.vision.Pipeline(TRAINING)
+    image = photos[0]
+    for views in ([image[::-1], image[20:400, 30:300], image[::2]], [image[::-1], image[:, ::-1]]):
+        got = pipeline.batch(views, seed=5, start_index=3)
+        expected = pipeline.batch([np.ascontiguousarray(view) for view in views], seed=5, start_index=3)
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_replay_returns_each_transforms_parameters(photos):
     pipeline = kiln.vision.Pipeline({"transforms": [{"name": "Rotate", "limit": 20, "p": 1}, {"name": "Resize", "height": 64, "width": 64}]})
     image, steps = pipeline(photos[0], seed=3, index=2, replay=True)
