@@ -62,8 +62,8 @@ struct FusedPlan: Sendable {
             }
         }
         let channels = image.channels
-        let step = normalize ?? Pipeline.NormalizeStep(mean: [0], std: [1], layout: .chw)
-        let normalizeTables = Normalize.tables(channels: channels, mean: step.mean, std: step.std)
+        let step = normalize ?? .unit
+        let normalizeTables = step.tables(channels: channels)
         var values = [Float](repeating: 0, count: 256 * channels)
         for c in 0..<channels {
             for value in 0..<256 { values[c * 256 + value] = normalizeTables[c * 256 + Int(table[value])] }

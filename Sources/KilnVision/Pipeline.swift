@@ -12,9 +12,22 @@ public struct Pipeline: Sendable {
     let fused: FusedPlan?
 
     public struct NormalizeStep: Sendable, Equatable {
-        public var mean: [Double]
-        public var std: [Double]
-        public var layout: Normalize.Layout
+        public let mean: [Double]
+        public let std: [Double]
+        public let layout: Normalize.Layout
+        /// The per-channel tables for 1, 3 and 4 channels, computed once (not per image).
+        private let tables: [[Float]]
+
+        public init(mean: [Double], std: [Double], layout: Normalize.Layout) {
+            (self.mean, self.std, self.layout) = (mean, std, layout)
+            tables = (0...4).map { Normalize.tables(channels: $0, mean: mean, std: std) }
+        }
+
+        /// One 256-entry table per channel.
+        func tables(channels: Int) -> [Float] { tables[channels] }
+
+        /// Value / 255, in CHW: without a Normalize step.
+        static let unit = NormalizeStep(mean: [0], std: [1], layout: .chw)
     }
 
     /// What one sample came out as.
@@ -59,8 +72,8 @@ public struct Pipeline: Sendable {
 
     /// The float32 output of one sample: Normalize's, or value / 255 without one; HWC or CHW.
     public func tensorValues(_ image: Image, into output: UnsafeMutablePointer<Float>) {
-        let step = normalize ?? NormalizeStep(mean: [0], std: [1], layout: .chw)
-        Normalize.apply(image, mean: step.mean, std: step.std, layout: step.layout, into: output)
+        let step = normalize ?? .unit
+        Normalize.apply(image, tables: step.tables(channels: image.channels), layout: step.layout, into: output)
     }
 
     /// Augments `images` as samples `startIndex ..< startIndex + count` on Kiln's threads,

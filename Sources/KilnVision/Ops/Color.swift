@@ -395,8 +395,12 @@ public enum Normalize {
 
     public static func apply(_ image: Image, mean: [Double], std: [Double], layout: Layout,
                              into output: UnsafeMutablePointer<Float>) {
+        apply(image, tables: tables(channels: image.channels, mean: mean, std: std), layout: layout, into: output)
+    }
+
+    /// `apply` with the tables already computed.
+    static func apply(_ image: Image, tables: [Float], layout: Layout, into output: UnsafeMutablePointer<Float>) {
         let channels = image.channels, plane = image.width * image.height
-        let tables = self.tables(channels: channels, mean: mean, std: std)
         image.pixels.withUnsafeBufferPointer { pixels in
             tables.withUnsafeBufferPointer { table in
                 if layout == .hwc {

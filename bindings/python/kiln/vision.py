@@ -120,17 +120,48 @@ class Pipeline:
 
     def batch(self, images, seed=0, start_index=0):
         """Samples start_index, start_index + 1, ... on Kiln's threads, straight into one float32
-        array [N, C, H, W] (or [N, H, W, C] for Normalize's HWC); value / 255 without Normalize."""
-        views = [_view(image) for image in images]
-        if not views:
-            raise KilnError(_ffi.ERR_INVALID_ARGUMENT, "batch: no images")
-        array = (_ffi.ImageView * len(views))(*[view for view, _ in views])
+        array [N, C, H, W] (or [N, H, W, C] for Normalize's HWC); value / 255 without Normalize.
+        `images` is a list of arrays, or one uint8 array (N, H, W[, C]) of same-sized images."""
+        views, keep = _views(images)
+        count = len(views)
+        pointer = views.ctypes.data_as(ctypes.POINTER(_ffi.ImageView))
         shape = (ctypes.c_int64 * 4)()
-        check(_ffi.lib.kiln_augment_batch(self._handle, array, len(views), seed, start_index, None, 0, shape))
+        check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, None, 0, shape))
         out = np.empty(tuple(shape), dtype=np.float32)
-        check(_ffi.lib.kiln_augment_batch(self._handle, array, len(views), seed, start_index, out.ctypes.data, out.size,
-                                          shape))
+        check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, out.ctypes.data, out.size, shape))
+        del keep
         return out
+
+
+def _views(images):
+    """`struct kiln_image_view`s as rows of an int64 array (its seven 8-byte fields): for an
+    (N, H, W[, C]) array, computed at once; for a list, one row per image. Also what must stay
+    alive while they are used."""
+    if isinstance(images, np.ndarray):
+        if images.dtype != np.uint8 or images.ndim not in (3, 4):
+            raise KilnError(_ffi.ERR_INVALID_ARGUMENT, f"a batch array is uint8 (N, H, W) or (N, H, W, C), got {images.dtype} {images.shape}")
+        if images.shape[0] == 0:
+            raise KilnError(_ffi.ERR_INVALID_ARGUMENT, "batch: no images")
+        count, height, width = images.shape[:3]
+        channels, channel_stride = (images.shape[3], images.strides[3]) if images.ndim == 4 else (1, 1)
+        views = np.empty((count, 7), np.int64)
+        views[:, 0] = images.ctypes.data + np.arange(count, dtype=np.int64) * images.strides[0]
+        views[:, 1:] = (height, width, channels, images.strides[1], images.strides[2], channel_stride)
+        return views, images
+    rows = []
+    for image in images:  # the per-image Python work kept to the pointer, shape and strides
+        if isinstance(image, np.ndarray) and image.dtype == _UINT8 and image.ndim == 3:
+            shape, strides = image.shape, image.strides
+            rows.append((image.ctypes.data, shape[0], shape[1], shape[2], strides[0], strides[1], strides[2]))
+        else:
+            view, _ = _view(image)  # (H, W) images, or the error that says what is wrong
+            rows.append((view.data or 0, view.height, view.width, view.channels, view.row_stride, view.pixel_stride, view.channel_stride))
+    if not rows:
+        raise KilnError(_ffi.ERR_INVALID_ARGUMENT, "batch: no images")
+    return np.array(rows, dtype=np.int64), images
+
+
+_UINT8 = np.dtype(np.uint8)
 
 
 class ImageFolder:

@@ -83,6 +83,20 @@ def test_batches_read_row_strided_views_in_place_like_copies(photos):
         np.testing.assert_array_equal(got, expected)
 
 
+def test_a_batch_can_be_one_array_of_same_sized_images(photos):
+    pipeline = kiln.vision.Pipeline(TRAINING)
+    square = [np.ascontiguousarray(photo[:256, :256]) for photo in photos]
+    stacked = np.stack(square)
+    np.testing.assert_array_equal(pipeline.batch(stacked, seed=2, start_index=9), pipeline.batch(square, seed=2, start_index=9))
+    np.testing.assert_array_equal(pipeline.batch(stacked[::-1], seed=2), pipeline.batch(square[::-1], seed=2))
+    grey = np.stack([image[:, :, 0] for image in square])
+    flip = kiln.vision.Pipeline({"transforms": [{"name": "HorizontalFlip", "p": 1}]})
+    np.testing.assert_allclose(flip.batch(grey)[:, 0], grey[:, :, ::-1] / 255.0, rtol=1e-6)
+    for bad in (stacked.astype(np.float32), stacked[0, :, :, 0], stacked[:0]):
+        with pytest.raises(kiln.KilnError):
+            pipeline.batch(bad)
+
+
 def test_replay_returns_each_transforms_parameters(photos):
     pipeline = kiln.vision.Pipeline({"transforms": [{"name": "Rotate", "limit": 20, "p": 1}, {"name": "Resize", "height": 64, "width": 64}]})
     image, steps = pipeline(photos[0], seed=3, index=2, replay=True)
