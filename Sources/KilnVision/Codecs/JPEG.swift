@@ -24,17 +24,20 @@ enum JPEG {
         guard let handle = tjInitDecompress() else { throw KilnError(.outOfMemory, "libjpeg-turbo could not start") }
         defer { tjDestroy(handle) }
         let (width, height, channels) = try header(bytes, handle)
-        var image = try Image(width: width, height: height, channels: channels)
+        try Image.check(width: width, height: height, channels: channels)
         let pixelFormat = channels == 1 ? TJPF_GRAY : TJPF_RGB
-        let status = bytes.withUnsafeBufferPointer { source in
-            image.pixels.withUnsafeMutableBufferPointer { target in
+        var status: Int32 = 0
+        // Decoded straight into uninitialised memory: every byte is written (or the call fails).
+        let pixels = [UInt8](unsafeUninitializedCapacity: width * height * channels) { target, count in
+            status = bytes.withUnsafeBufferPointer { source in
                 tjDecompress2(handle, source.baseAddress, UInt(source.count), target.baseAddress, Int32(width),
                               Int32(width * channels), Int32(height), pixelFormat.rawValue, 0)
             }
+            count = status == 0 ? width * height * channels : 0
         }
         // A truncated file is a warning to libjpeg-turbo (it fills grey); to Kiln it is an error.
         guard status == 0 else { throw KilnError.format("corrupt or truncated JPEG: \(message(handle))") }
-        return image
+        return try Image(width: width, height: height, channels: channels, pixels: pixels)
     }
 
     static func encode(_ image: Image, quality: Int) throws -> [UInt8] {
