@@ -4,6 +4,10 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where and how `kiln serve` listens, and what it serves.
 public struct ServerOptions: Sendable {
     /// The model repository, `DIR/<model>/<version>/model.onnx`.
@@ -60,8 +64,12 @@ public enum KilnServer {
                     }
                 }
             })
-        try await application.runService()
-        background.withLockedValue { $0 }?.cancel()
+        defer { background.withLockedValue { $0 }?.cancel() }
+        do {
+            try await application.runService()
+        } catch let error as IOError {
+            throw KilnError.io("cannot listen on \(options.host):\(options.port): \(String(cString: strerror(error.errnoCode)))")
+        }
         try await loader.shutdown()
     }
 }

@@ -380,3 +380,11 @@ def test_request_timeouts_answer_504_and_drop_slow_clients(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_a_port_in_use_is_one_clear_line_and_exit_1(server):
+    port = server.rsplit(":", 1)[1]
+    result = subprocess.run([CLI, "serve", "--model-dir", str(ROOT / "examples" / "models"), "--port", port],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in result.stderr, result.stderr
+    assert call(server, "/v1/health/live")[0] == 200
