@@ -78,14 +78,78 @@ struct TensorBody {
             return true
         }
 
+        /// Exact powers of ten 10^0 ... 10^22, for the fast path of `number`.
+        let powers: [Double] = TensorBody.powersOfTen
+
         mutating func number() -> Bool {
-            let start = index
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "-") || (bytes[index] >= 0x30 && bytes[index] <= 0x39) else { return false }
-            while index < bytes.count {
-                let byte = bytes[index]
-                guard (byte >= 0x30 && byte <= 0x39) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e")
-                        || byte == UInt8(ascii: "E") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+") else { break }
+            if let value = shortDecimal() {
+                values.append(value)
+                return true
+            }
+            return anyNumber()
+        }
+
+        /// The common number, `-?digits[.digits]` with at most 19 digits and no exponent, parsed
+        /// in the same pass that finds its end: a mantissa of at most 2^53 divided by an exact power
+        /// of ten is the correctly rounded double (Clinger's fast path). Nil (index unmoved) for
+        /// anything else, which `anyNumber` handles.
+        mutating func shortDecimal() -> Double? {
+            var position = index
+            let count = bytes.count
+            let negative = position < count && bytes[position] == UInt8(ascii: "-")
+            if negative { position &+= 1 }
+            var mantissa: UInt64 = 0, digits = 0, fraction = 0
+            let integerStart = position
+            while position < count, case let digit = bytes[position] &- 0x30, digit < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(digit)
+                digits &+= 1
+                position &+= 1
+            }
+            // JSON: at least one digit, and no leading zero before another digit.
+            guard digits > 0, bytes[integerStart] != 0x30 || digits == 1 else { return nil }
+            if position < count, bytes[position] == UInt8(ascii: ".") {
+                position &+= 1
+                while position < count, case let digit = bytes[position] &- 0x30, digit < 10 {
+                    mantissa = mantissa &* 10 &+ UInt64(digit)
+                    digits &+= 1
+                    fraction &+= 1
+                    position &+= 1
+                }
+                guard fraction > 0 else { return nil }
+            }
+            // The token must end here (an exponent, a second point or a sign goes the long way).
+            if position < count {
+                let next = bytes[position]
+                guard next != UInt8(ascii: "e"), next != UInt8(ascii: "E"), next != UInt8(ascii: "."),
+                      next != UInt8(ascii: "+"), next != UInt8(ascii: "-") else { return nil }
+            }
+            guard digits <= 19, mantissa <= 1 << 53, fraction <= 22 else { return nil }
+            index = position
+            let value = Double(mantissa) / powers[fraction]
+            return negative ? -value : value
+        }
+
+        /// Any JSON number, `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`, checked against the
+        /// grammar and then parsed exactly; false for anything else.
+        mutating func anyNumber() -> Bool {
+            let start = index, count = bytes.count
+            func digits() -> Int {
+                let first = index
+                while index < count, bytes[index] &- 0x30 < 10 { index += 1 }
+                return index - first
+            }
+            if index < count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+            let integerStart = index
+            let integerDigits = digits()
+            guard integerDigits > 0, bytes[integerStart] != 0x30 || integerDigits == 1 else { return false }
+            if index < count, bytes[index] == UInt8(ascii: ".") {
                 index += 1
+                guard digits() > 0 else { return false }
+            }
+            if index < count, bytes[index] | 0x20 == UInt8(ascii: "e") {
+                index += 1
+                if index < count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                guard digits() > 0 else { return false }
             }
             guard let value = TextNumbers.parseDouble(UnsafeBufferPointer(rebasing: bytes[start..<index])), value.isFinite else { return false }
             values.append(value)
@@ -101,6 +165,14 @@ struct TensorBody {
             index += 1
             return true
         }
+    }
+}
+
+extension TensorBody {
+    static let powersOfTen: [Double] = (0...22).map { exponent in
+        var value = 1.0
+        for _ in 0..<exponent { value *= 10 }
+        return value
     }
 }
 
