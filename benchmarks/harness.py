@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import recording
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,14 +156,6 @@ def machine():
     }
 
 
-def commit():
-    try:
-        return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], check=True,
-                              capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def notes(case):
     """The kernel, and CPU seconds and peak memory when the case reports them."""
     parts = [case.get("kernel", "")]
@@ -207,7 +201,7 @@ def main():
     args = parser.parse_args()
 
     record = {"suite": args.suite, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "commit": commit(), "machine": machine(),
+              "commit": recording.commit(), "machine": machine(),
               "kiln_info": json.loads(subprocess.run([KILN, "info", "--json"], check=True, capture_output=True,
                                                      text=True).stdout),
               "rounds": args.rounds, "results": []}
@@ -234,12 +228,7 @@ def main():
     report = header + "\n" + "\n\n".join(sections) + "\n"
     print(report)
     if not args.no_save:
-        results_dir = ROOT / "benchmarks" / "results"
-        results_dir.mkdir(exist_ok=True)
-        stem = f"{args.suite}-{record['date'][:10]}"
-        (results_dir / f"{stem}.md").write_text(report)
-        (results_dir / f"{stem}.json").write_text(json.dumps(record, indent=1) + "\n")
-        print(f"wrote benchmarks/results/{stem}.md and .json", file=sys.stderr)
+        recording.save(f"{args.suite}-{record['date'][:10]}", report, record)
 
 
 if __name__ == "__main__":

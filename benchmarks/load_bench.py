@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import recording
+
 ROOT = Path(__file__).resolve().parent.parent
 KILN = str(ROOT / ".build" / "release" / "kiln")
 VENV_BIN = Path(sys.executable).parent
@@ -150,7 +152,7 @@ def main():
                          "median_rate": statistics.median(per_wall)}
     kiln = summary["kiln"]
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    commit = recording.commit()
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "unknown")
     lines = [f"## `benchmarks/run load` — {date}, commit {commit}", "",
@@ -176,13 +178,8 @@ def main():
     report = "\n".join(lines) + "\n"
     print(report)
     if not args.no_save:
-        results = ROOT / "benchmarks" / "results"
-        stem = f"load-{date[:10]}"
-        (results / f"{stem}.md").write_text(report)
-        (results / f"{stem}.json").write_text(json.dumps({"date": date, "commit": commit, "cpu": cpu, "args": vars(args),
-                                                          "samples": samples, "summary": summary,
-                                                          "rate_holding": holding}, indent=1) + "\n")
-        print(f"wrote benchmarks/results/{stem}.md and .json", file=sys.stderr)
+        recording.save(f"load-{date[:10]}", report, {"date": date, "commit": commit, "cpu": cpu, "args": vars(args),
+                                                    "samples": samples, "summary": summary, "rate_holding": holding})
 
 
 if __name__ == "__main__":

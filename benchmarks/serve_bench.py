@@ -26,6 +26,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import recording
+
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -270,7 +272,7 @@ def main():
     summary = {key: {engine: {field: statistics.median(run[field] for run in results) for field in results[0]}
                      for engine, results in runs.items()} for key, runs in samples.items()}
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    commit = recording.commit()
     sizes = {workload: prepared[workload][1].stat().st_size for workload in workloads}
     lines = [f"## `benchmarks/run serve` — {date}, commit {commit}", "",
              f"{os.cpu_count()} cores, loopback, closed-loop users of `kiln load` for {args.seconds} s per run, {args.rounds} interleaved "
@@ -295,11 +297,8 @@ def main():
     report = "\n".join(lines) + "\n"
     print(report)
     if not args.no_save:
-        stem = f"serve-{date[:10]}"
-        (ROOT / "benchmarks" / "results" / f"{stem}.md").write_text(report)
-        (ROOT / "benchmarks" / "results" / f"{stem}.json").write_text(json.dumps(
-            {"date": date, "commit": commit, "args": vars(args), "samples": samples, "summary": summary}, indent=1) + "\n")
-        print(f"wrote benchmarks/results/{stem}.md and .json", file=sys.stderr)
+        recording.save(f"serve-{date[:10]}", report,
+                       {"date": date, "commit": commit, "args": vars(args), "samples": samples, "summary": summary})
 
 
 if __name__ == "__main__":

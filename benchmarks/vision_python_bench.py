@@ -14,13 +14,13 @@ Usage: benchmarks/run vision-python [--rounds 5] [--no-save]
 """
 import argparse
 import datetime
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+import recording
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +104,7 @@ def main():
     best = {key: min(values) for key, values in samples.items()}
     sizes = [cv2_decode(data).shape for data in jpegs]
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    commit = recording.commit()
     lines = [f"## `benchmarks/run vision-python` — {date}, commit {commit}", "",
              f"{os.cpu_count()} cores, one thread for Kiln, OpenCV {cv2.__version__} and albumentations {A.__version__}, all in "
              f"one Python process; {args.rounds} interleaved rounds, median (best).", "",
@@ -123,11 +123,8 @@ def main():
     report = "\n".join(lines) + "\n"
     print(report)
     if not args.no_save:
-        stem = f"vision-python-{date[:10]}"
-        (ROOT / "benchmarks" / "results" / f"{stem}.md").write_text(report)
-        (ROOT / "benchmarks" / "results" / f"{stem}.json").write_text(json.dumps(
-            {"date": date, "commit": commit, "samples": samples, "median": median, "best": best}, indent=1) + "\n")
-        print(f"wrote benchmarks/results/{stem}.md and .json", file=sys.stderr)
+        recording.save(f"vision-python-{date[:10]}", report,
+                       {"date": date, "commit": commit, "samples": samples, "median": median, "best": best})
 
 
 if __name__ == "__main__":

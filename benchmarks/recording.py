@@ -1,0 +1,25 @@
+"""What the benchmark scripts share: the commit they measured and where their results go."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def commit():
+    """`git describe --always --dirty` of the checkout, or "unknown"."""
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def save(stem, report, record):
+    """Writes benchmarks/results/<stem>.md (the report) and <stem>.json (the record)."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{stem}.md").write_text(report)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(record, indent=1) + "\n")
+    print(f"wrote benchmarks/results/{stem}.md and .json", file=sys.stderr)
