@@ -154,7 +154,7 @@ public func kiln_augment_batch(_ handle: OpaquePointer?, _ views: UnsafePointer<
             }
         } else {
             // The shape query needs the first image only.
-            shape = try pipeline.batchShape([try image(views, "images[0]")], seed: seed, startIndex: Int(startIndex)).replacingFirst(count)
+            shape = try pipeline.batchShape(first: try image(views, "images[0]"), count: count, seed: seed, startIndex: Int(startIndex))
         }
         for (axis, size) in shape.enumerated() { shapeTarget[axis] = Int64(size) }
     }
@@ -199,9 +199,4 @@ public func kiln_class_balanced_sample(_ labelPointer: UnsafePointer<Int64>?, _ 
                                               start: Int(start), target: weights, classCount: classCount)
         for (position, index) in indices.enumerated() { target[position] = Int64(index) }
     }
-}
-
-private extension Array where Element == Int {
-    /// The shape with its first (batch) axis set to `count`.
-    func replacingFirst(_ count: Int) -> [Int] { [count] + dropFirst() }
 }

@@ -91,9 +91,14 @@ public struct Pipeline: Sendable {
     /// The shape `batch` produces: that of the first sample, times the count.
     public func batchShape(_ images: [Image], seed: UInt64, startIndex: Int = 0) throws -> [Int] {
         guard let image = images.first else { throw KilnError.invalidArgument("batch: no images") }
+        return try batchShape(first: image, count: images.count, seed: seed, startIndex: startIndex)
+    }
+
+    /// The shape of a batch of `count` images whose first is `first`.
+    public func batchShape(first image: Image, count: Int, seed: UInt64, startIndex: Int = 0) throws -> [Int] {
         let first = try sample(image, seed: seed, index: startIndex).image
-        return (normalize?.layout ?? .chw) == .chw ? [images.count, first.channels, first.height, first.width]
-                                                   : [images.count, first.height, first.width, first.channels]
+        return (normalize?.layout ?? .chw) == .chw ? [count, first.channels, first.height, first.width]
+                                                   : [count, first.height, first.width, first.channels]
     }
 
     /// `batch` into caller memory of exactly `batchShape`'s size; returns that shape.
@@ -112,7 +117,7 @@ public struct Pipeline: Sendable {
     public func batch(views: [PixelView], seed: UInt64, startIndex: Int = 0, threads: Int = Threads.count,
                       into output: UnsafeMutableBufferPointer<Float>) throws -> [Int] {
         guard let first = views.first else { throw KilnError.invalidArgument("batch: no images") }
-        let shape = [views.count] + (try batchShape([try first.image()], seed: seed, startIndex: startIndex)).dropFirst()
+        let shape = try batchShape(first: try first.image(), count: views.count, seed: seed, startIndex: startIndex)
         try batch(views.count, seed: seed, startIndex: startIndex, threads: threads, shape: shape, into: output,
                   withView: { position, body in body(views[position]) }, image: { try views[$0].image() })
         return shape
@@ -132,15 +137,14 @@ public struct Pipeline: Sendable {
                        into output: UnsafeMutableBufferPointer<Float>,
                        withView: @escaping @Sendable (Int, (PixelView) -> Bool) -> Bool,
                        image: @escaping @Sendable (Int) throws -> Image) throws {
-        let images = (0..<count)
         let perSample = shape.dropFirst().reduce(1, *)
         let layout = normalize?.layout ?? .chw
-        guard output.count == perSample * images.count, let start = output.baseAddress else {
-            throw KilnError.shapeMismatch("batch: the output holds \(output.count) floats, the batch needs \(perSample * images.count) (\(shape))")
+        guard output.count == perSample * count, let start = output.baseAddress else {
+            throw KilnError.shapeMismatch("batch: the output holds \(output.count) floats, the batch needs \(perSample * count) (\(shape))")
         }
         let base = UncheckedSendable(start)
         let failure = UncheckedSendable(LockedError())
-        Parallel.forEach(images.count, threads: threads) { range in
+        Parallel.forEach(count, threads: threads) { range in
             for position in range {
                 do {
                     if let fused, withView(position, { view in
@@ -152,8 +156,8 @@ public struct Pipeline: Sendable {
                     }
                     let output = try sample(try image(position), seed: seed, index: startIndex + position).image
                     guard output.width * output.height * output.channels == perSample,
-                          shape == [images.count, output.channels, output.height, output.width]
-                            || shape == [images.count, output.height, output.width, output.channels] else {
+                          shape == [count, output.channels, output.height, output.width]
+                            || shape == [count, output.height, output.width, output.channels] else {
                         throw KilnError.shapeMismatch("batch: sample \(startIndex + position) came out \(output.height)×\(output.width)×\(output.channels), sample \(startIndex) \(shape.dropFirst().map(String.init).joined(separator: "×")): end the pipeline with a Resize or a crop")
                     }
                     tensorValues(output, into: base.value + position * perSample)
