@@ -71,7 +71,7 @@ public enum Color {
                     // Plain stride-3 loads and stores: the compiler vectorises them.
                     for index in 0..<count {
                         let base = index &* 3
-                        let value = grayFixed(from[base], from[base &+ 1], from[base &+ 2])
+                        let value = gray(from[base], from[base &+ 1], from[base &+ 2])
                         to[base] = value
                         to[base &+ 1] = value
                         to[base &+ 2] = value
@@ -79,7 +79,7 @@ public enum Color {
                 } else {
                     for index in 0..<count {
                         let base = index &* 4
-                        let value = grayFixed(from[base], from[base &+ 1], from[base &+ 2])
+                        let value = gray(from[base], from[base &+ 1], from[base &+ 2])
                         to[base] = value
                         to[base &+ 1] = value
                         to[base &+ 2] = value
@@ -92,14 +92,11 @@ public enum Color {
         return try! Image(width: image.width, height: image.height, channels: channels, pixels: pixels)
     }
 
-    @inline(__always)
-    static func grayFixed(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
-        UInt8(truncatingIfNeeded: (UInt32(r) &* 4899 &+ UInt32(g) &* 9617 &+ UInt32(b) &* 1868 &+ 8192) >> 14)
-    }
-
     /// One RGB pixel's grey level as `cv2.COLOR_RGB2GRAY` computes it (14-bit fixed point).
     @inline(__always)
-    public static func gray(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 { grayFixed(r, g, b) }
+    public static func gray(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
+        UInt8(truncatingIfNeeded: (UInt32(r) &* 4899 &+ UInt32(g) &* 9617 &+ UInt32(b) &* 1868 &+ 8192) >> 14)
+    }
 
     /// Shifts hue (on OpenCV's 0...179 scale of half degrees), saturation and value (on 0...255)
     /// in HSV space. Into HSV exactly as `cv2.COLOR_RGB2HSV` computes 8-bit images (12-bit fixed
@@ -206,10 +203,9 @@ public enum Color {
         guard sigma > 0, sigma.isFinite else { throw KilnError.invalidArgument("GaussianBlur: sigma must be positive, got \(sigma)") }
         let size = Int((sigma * 6 + 1).rounded(.toNearestOrEven)) | 1
         let half = size / 2
-        var weights = (0..<size).map { exp(-Double(($0 - half) * ($0 - half)) / (2 * sigma * sigma)) }
+        let weights = (0..<size).map { exp(-Double(($0 - half) * ($0 - half)) / (2 * sigma * sigma)) }
         let total = weights.reduce(0, +)
         let kernel = weights.map { Float($0 / total) }
-        weights = []
         let width = image.width, height = image.height, channels = image.channels
         let rowLength = width &* channels
         // Horizontal pass into floats: each row widened once to floats with its reflect-101
@@ -224,6 +220,8 @@ public enum Color {
                 padded.withUnsafeMutableBufferPointer { wide in
                     kernel.withUnsafeBufferPointer { k in
                         let line = wide.baseAddress!
+                        // Tap t reads the widened row from column t on: the same rows for every y.
+                        let taps = (0..<size).map { UnsafeRawPointer(line + $0 &* channels) }
                         for y in 0..<height {
                             let row = source.baseAddress! + y &* rowLength, out = target.baseAddress! + y &* rowLength
                             for index in 0..<rowLength { line[half &* channels &+ index] = Float(row[index]) }
@@ -231,9 +229,7 @@ public enum Color {
                                 let x = position < half ? position : width &+ position
                                 for c in 0..<channels { line[x &* channels &+ c] = Float(row[column &* channels &+ c]) }
                             }
-                            convolve(taps: size, weights: k.baseAddress!, count: rowLength) { tap in
-                                UnsafeRawPointer(line + tap &* channels)
-                            } into: { out }
+                            convolve(taps, weights: k.baseAddress!, count: rowLength, into: out)
                         }
                     }
                 }
@@ -247,10 +243,13 @@ public enum Color {
                 accumulator.withUnsafeMutableBufferPointer { sums in
                     kernel.withUnsafeBufferPointer { k in
                         let sum = sums.baseAddress!
+                        // Tap t of output row y reads row y + t - half (reflected at the edges).
+                        var taps = [UnsafeRawPointer](repeating: UnsafeRawPointer(source.baseAddress!), count: size)
                         for y in 0..<height {
-                            convolve(taps: size, weights: k.baseAddress!, count: rowLength) { tap in
-                                UnsafeRawPointer(source.baseAddress! + BorderMode.reflect101.source(y + tap - half, height)! &* rowLength)
-                            } into: { sum }
+                            for tap in 0..<size {
+                                taps[tap] = UnsafeRawPointer(source.baseAddress! + BorderMode.reflect101.source(y + tap - half, height)! &* rowLength)
+                            }
+                            convolve(taps, weights: k.baseAddress!, count: rowLength, into: sum)
                             narrow(sum, count: rowLength, into: target.baseAddress! + y &* rowLength)
                         }
                     }
@@ -260,13 +259,12 @@ public enum Color {
         return out
     }
 
-    /// `output[i] = Σ_t weights[t] · input(t)[i]` for i < count, 16 lanes at a time with the
-    /// sum kept in registers across the taps (one load per tap, one store per block).
+    /// `output[i] = Σ_t weights[t] · rows[t][i]` (rows of floats) for i < count, 16 lanes at a
+    /// time with the sum kept in registers across the taps (one load per tap, one store per block).
     @inline(__always)
-    static func convolve(taps: Int, weights: UnsafePointer<Float>, count: Int, _ input: (Int) -> UnsafeRawPointer,
-                         into output: () -> UnsafeMutablePointer<Float>) {
-        let target = UnsafeMutableRawPointer(output())
-        let sources = (0..<taps).map(input)
+    static func convolve(_ sources: [UnsafeRawPointer], weights: UnsafePointer<Float>, count: Int,
+                         into output: UnsafeMutablePointer<Float>) {
+        let target = UnsafeMutableRawPointer(output), taps = sources.count
         sources.withUnsafeBufferPointer { rows in
             var index = 0
             // Four independent sums of 16 lanes: the multiply-adds overlap instead of waiting on each other.
