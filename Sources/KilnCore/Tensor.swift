@@ -48,6 +48,18 @@ public struct Tensor: Sendable, CustomStringConvertible {
         self.offset = 0
     }
 
+    /// A contiguous tensor whose bytes are not cleared: for a producer (within the package) that
+    /// writes every element before anyone reads it, such as a model run's outputs.
+    package init(uninitialized shape: [Int], dtype: DType) throws {
+        let byteCount = try elementCount(of: shape, elementSize: dtype.size) * dtype.size
+        self.dtype = dtype
+        self.shape = shape
+        self.strides = rowMajorStrides(shape)
+        self.layout = .plain
+        self.storage = try TensorStorage(byteCount: byteCount, zeroed: false)
+        self.offset = 0
+    }
+
     /// A contiguous tensor holding `values` in row-major order.
     public init<T: TensorElement>(shape: [Int], values: [T], layout: TensorLayout = .plain) throws {
         let count = try elementCount(of: shape, elementSize: T.dtype.size)

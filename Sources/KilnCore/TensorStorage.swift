@@ -10,14 +10,15 @@ final class TensorStorage: @unchecked Sendable {
     let bytes: UnsafeMutableRawPointer
     let byteCount: Int
 
-    /// Allocates `byteCount` zeroed bytes. Throws `outOfMemory` if the allocator refuses.
-    init(byteCount: Int) throws {
+    /// Allocates `byteCount` bytes, zeroed unless the caller writes every one of them at once.
+    /// Throws `outOfMemory` if the allocator refuses.
+    init(byteCount: Int, zeroed: Bool = true) throws {
         var pointer: UnsafeMutableRawPointer?
         let status = posix_memalign(&pointer, Self.alignment, max(byteCount, Self.alignment))
         guard status == 0, let pointer else {
             throw KilnError(.outOfMemory, "cannot allocate \(byteCount) bytes for a tensor")
         }
-        memset(pointer, 0, max(byteCount, Self.alignment))
+        if zeroed { memset(pointer, 0, max(byteCount, Self.alignment)) }
         self.bytes = pointer
         self.byteCount = byteCount
     }

@@ -60,10 +60,11 @@ enum ConvolutionKernels {
 
     /// One zero-padded input plane split by column phase, for the direct kernels:
     /// phases[q][y][u] = padded[y][stride·u + q], where padded[y][x] = plane[y − padTop][x − padLeft]
-    /// (zero outside). `paddedHeight` rows, `phaseWidth` columns per phase.
+    /// (zero outside). `paddedHeight` rows, `phaseWidth` columns per phase. With `bordersAreZero`
+    /// (a zeroed buffer that only ever receives planes of this shape) only the interior is copied.
     static func splitPhases(
         _ s: ConvolutionShape, _ plane: UnsafePointer<Float>, into phases: UnsafeMutablePointer<Float>,
-        paddedHeight: Int, phaseWidth: Int
+        paddedHeight: Int, phaseWidth: Int, bordersAreZero: Bool = false
     ) {
         for q in 0..<s.strideW {
             let target = phases + q * paddedHeight * phaseWidth
@@ -74,17 +75,17 @@ enum ConvolutionKernels {
                 let row = target + y * phaseWidth
                 let sourceY = y - s.padTop
                 guard sourceY >= 0 && sourceY < s.inHeight else {
-                    row.update(repeating: 0, count: phaseWidth)
+                    if !bordersAreZero { row.update(repeating: 0, count: phaseWidth) }
                     continue
                 }
                 let source = plane + sourceY * s.inWidth + q - s.padLeft
-                row.update(repeating: 0, count: first)
+                if !bordersAreZero { row.update(repeating: 0, count: first) }
                 if s.strideW == 1 {
                     (row + first).update(from: source + first, count: end - first)
                 } else {
                     for u in first..<end { row[u] = source[s.strideW * u] }
                 }
-                (row + end).update(repeating: 0, count: phaseWidth - end)
+                if !bordersAreZero { (row + end).update(repeating: 0, count: phaseWidth - end) }
             }
         }
     }

@@ -88,10 +88,12 @@ struct ConvOp: Operator {
         } else if shape.isDepthwise && shape.inChannelsPerGroup == 1 {
             let depthwise = try DepthwiseConvolution(shape: shape)
             kernelName = "f32-dwconv\(shape.kernelHeight)x\(shape.kernelWidth)-simd16"
+            let rest = epilogue.withoutBias  // the kernel starts its sums at the bias
             run = { inputs, outputs in
                 let y = outputs[0].floats
-                epilogue.fused(inputs, y) { finished in
-                    depthwise.run(input: inputs[0]!.floats, weights: inputs[1]!.floats, output: y, finished: finished)
+                rest.fused(inputs, y) { finished in
+                    depthwise.run(input: inputs[0]!.floats, weights: inputs[1]!.floats, bias: hasBias ? inputs[2]!.floats : nil,
+                                  output: y, finished: finished)
                 }
             }
         } else {
@@ -136,6 +138,12 @@ struct Epilogue: Sendable {
     let residualWalk: BroadcastWalk?
     let activation: Activation
 
+    /// This epilogue for a kernel that adds the bias itself.
+    var withoutBias: Epilogue {
+        Epilogue(channels: channels, plane: plane, hasBias: false, residualInput: residualInput,
+                 residualWalk: residualWalk, activation: activation)
+    }
+
     var suffix: String {
         (hasBias ? "+bias" : "") + (residualInput != nil ? "+add" : "") + (activation == .none ? "" : "+\(activation.name)")
     }
@@ -144,7 +152,9 @@ struct Epilogue: Sendable {
     /// plane at once (while it is in cache), or in one pass afterwards when the residual
     /// broadcasts (it then cannot be applied plane by plane).
     func fused(_ inputs: [Buffer?], _ y: UnsafeMutablePointer<Float>, _ kernel: (_ finished: (Int) -> Void) throws -> Void) rethrows {
-        if residualWalk == nil {
+        if !hasBias && residualInput == nil && activation == .none {
+            try kernel { _ in }
+        } else if residualWalk == nil {
             try kernel { plane in applyRows(plane..<(plane + 1), inputs, y) }
         } else {
             try kernel { _ in }

@@ -197,7 +197,8 @@ final class Plan: @unchecked Sendable {
     /// returns new output tensors.
     func run(_ inputs: [Tensor]) throws -> [Tensor] {
         let dense = try inputs.map { try $0.contiguous() }
-        let results = try outputs.map { try Tensor(zeros: $0.buffer.type.shape, dtype: $0.buffer.type.dtype) }
+        // Every element of an output is written by the run (a step or the final copy).
+        let results = try outputs.map { try Tensor(uninitialized: $0.buffer.type.shape, dtype: $0.buffer.type.dtype) }
         try withExtendedLifetime((dense, results)) {
             try run(inputs: dense.map { UnsafeRawPointer($0.unsafeBaseAddress) }, outputs: results.map(\.unsafeBaseAddress))
         }
