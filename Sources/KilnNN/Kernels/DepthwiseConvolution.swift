@@ -89,17 +89,17 @@ private struct Rows {
     func convolve(from first: Int, count: Int, width: Int) {
         if count == 4 {
             var column = 0
-            while column + 64 <= width { block(Lanes4.self, row: first, column: column); column += 64 }
-            if column + 32 <= width { block(Lanes2.self, row: first, column: column); column += 32 }
-            if column + 16 <= width { block(Lanes1.self, row: first, column: column); column += 16 }
+            while column + 64 <= width { block(Lanes64.self, row: first, column: column); column += 64 }
+            if column + 32 <= width { block(Lanes32.self, row: first, column: column); column += 32 }
+            if column + 16 <= width { block(Lanes16.self, row: first, column: column); column += 16 }
             if column < width { for row in first..<(first + 4) { tail(row: row, column: column, count: width - column) } }
             return
         }
         for row in first..<(first + count) {
             var column = 0
-            while column + 64 <= width { line(Lanes4.self, row: row, column: column); column += 64 }
-            if column + 32 <= width { line(Lanes2.self, row: row, column: column); column += 32 }
-            if column + 16 <= width { line(Lanes1.self, row: row, column: column); column += 16 }
+            while column + 64 <= width { line(Lanes64.self, row: row, column: column); column += 64 }
+            if column + 32 <= width { line(Lanes32.self, row: row, column: column); column += 32 }
+            if column + 16 <= width { line(Lanes16.self, row: row, column: column); column += 16 }
             if column < width { tail(row: row, column: column, count: width - column) }
         }
     }
@@ -111,14 +111,14 @@ private struct Rows {
     @inline(__always)
     func convolve3x3(from first: Int, width: Int, _ w: UnsafePointer<SIMD16<Float>>) {
         var column = 0
-        while column + 64 <= width { block3x3(Lanes4.self, w, row: first, column: column); column += 64 }
-        if column + 32 <= width { block3x3(Lanes2.self, w, row: first, column: column); column += 32 }
-        if column + 16 <= width { block3x3(Lanes1.self, w, row: first, column: column); column += 16 }
+        while column + 64 <= width { block3x3(Lanes64.self, w, row: first, column: column); column += 64 }
+        if column + 32 <= width { block3x3(Lanes32.self, w, row: first, column: column); column += 32 }
+        if column + 16 <= width { block3x3(Lanes16.self, w, row: first, column: column); column += 16 }
         if column < width { for row in first..<(first + 4) { tail(row: row, column: column, count: width - column) } }
     }
 
     @inline(__always)
-    private func block3x3<L: Lanes>(_: L.Type, _ w: UnsafePointer<SIMD16<Float>>, row: Int, column: Int) {
+    private func block3x3<L: LaneGroup>(_: L.Type, _ w: UnsafePointer<SIMD16<Float>>, row: Int, column: Int) {
         var (a, b, c, d) = (L(bias), L(bias), L(bias), L(bias))
         let origin = phases + row * inputRowBytes + column * 4
         for k in 0..<6 {
@@ -139,7 +139,7 @@ private struct Rows {
 
     /// Four rows × `L.columns` outputs: 4 × L.columns / 16 independent accumulation chains.
     @inline(__always)
-    private func block<L: Lanes>(_: L.Type, row: Int, column: Int) {
+    private func block<L: LaneGroup>(_: L.Type, row: Int, column: Int) {
         var (a, b, c, d) = (L(bias), L(bias), L(bias), L(bias))
         let origin = phases + row * inputRowBytes + column * 4
         for tap in offsets.indices {
@@ -158,7 +158,7 @@ private struct Rows {
     }
 
     @inline(__always)
-    private func line<L: Lanes>(_: L.Type, row: Int, column: Int) {
+    private func line<L: LaneGroup>(_: L.Type, row: Int, column: Int) {
         var a = L(bias)
         let origin = phases + row * inputRowBytes + column * 4
         for tap in offsets.indices {
@@ -169,84 +169,12 @@ private struct Rows {
 
     /// The last `count` (< 16) columns of a row: the buffer's slack makes the 16-wide loads safe.
     private func tail(row: Int, column: Int, count: Int) {
-        var a = Lanes1(bias)
+        var a = Lanes16(bias)
         let origin = phases + row * inputRowBytes + column * 4
         for tap in offsets.indices {
             a.accumulate(origin + offsets[tap] * 4, SIMD16<Float>(repeating: weights[tap]))
         }
         let out = (output + row * outputRowBytes + column * 4).assumingMemoryBound(to: Float.self)
         for lane in 0..<count { out[lane] = a.a[lane] }
-    }
-}
-
-/// 16, 32 or 64 neighbouring outputs of one row, accumulated in registers.
-private protocol Lanes {
-    init(_ start: SIMD16<Float>)
-    init(loading input: UnsafeRawPointer)
-    mutating func add(_ x: Self, _ weight: SIMD16<Float>)
-    mutating func accumulate(_ input: UnsafeRawPointer, _ weight: SIMD16<Float>)
-    func store(_ output: UnsafeMutableRawPointer)
-}
-
-private struct Lanes1: Lanes {
-    var a: SIMD16<Float>
-    @inline(__always) init(_ start: SIMD16<Float>) { a = start }
-    @inline(__always) init(loading input: UnsafeRawPointer) { a = input.loadUnaligned(as: SIMD16<Float>.self) }
-    @inline(__always) mutating func add(_ x: Self, _ weight: SIMD16<Float>) { a.addProduct(x.a, weight) }
-    @inline(__always) mutating func accumulate(_ input: UnsafeRawPointer, _ weight: SIMD16<Float>) {
-        a.addProduct(input.loadUnaligned(as: SIMD16<Float>.self), weight)
-    }
-    @inline(__always) func store(_ output: UnsafeMutableRawPointer) {
-        output.storeBytes(of: a, as: SIMD16<Float>.self)
-    }
-}
-
-private struct Lanes2: Lanes {
-    var a, b: SIMD16<Float>
-    @inline(__always) init(_ start: SIMD16<Float>) { (a, b) = (start, start) }
-    @inline(__always) init(loading input: UnsafeRawPointer) {
-        a = input.loadUnaligned(as: SIMD16<Float>.self)
-        b = input.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-    }
-    @inline(__always) mutating func add(_ x: Self, _ weight: SIMD16<Float>) {
-        a.addProduct(x.a, weight)
-        b.addProduct(x.b, weight)
-    }
-    @inline(__always) mutating func accumulate(_ input: UnsafeRawPointer, _ weight: SIMD16<Float>) {
-        a.addProduct(input.loadUnaligned(as: SIMD16<Float>.self), weight)
-        b.addProduct(input.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), weight)
-    }
-    @inline(__always) func store(_ output: UnsafeMutableRawPointer) {
-        output.storeBytes(of: a, as: SIMD16<Float>.self)
-        output.storeBytes(of: b, toByteOffset: 64, as: SIMD16<Float>.self)
-    }
-}
-
-private struct Lanes4: Lanes {
-    var a, b, c, d: SIMD16<Float>
-    @inline(__always) init(_ start: SIMD16<Float>) { (a, b, c, d) = (start, start, start, start) }
-    @inline(__always) init(loading input: UnsafeRawPointer) {
-        a = input.loadUnaligned(as: SIMD16<Float>.self)
-        b = input.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-        c = input.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)
-        d = input.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self)
-    }
-    @inline(__always) mutating func add(_ x: Self, _ weight: SIMD16<Float>) {
-        a.addProduct(x.a, weight)
-        b.addProduct(x.b, weight)
-        c.addProduct(x.c, weight)
-        d.addProduct(x.d, weight)
-    }
-    @inline(__always) mutating func accumulate(_ input: UnsafeRawPointer, _ weight: SIMD16<Float>) {
-        a.addProduct(input.loadUnaligned(as: SIMD16<Float>.self), weight)
-        b.addProduct(input.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), weight)
-        c.addProduct(input.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), weight)
-        d.addProduct(input.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), weight)
-    }
-    @inline(__always) func store(_ output: UnsafeMutableRawPointer) {
-        output.storeBytes(of: a, as: SIMD16<Float>.self)
-        output.storeBytes(of: b, toByteOffset: 64, as: SIMD16<Float>.self)
-        output.storeBytes(of: c, toByteOffset: 128, as: SIMD16<Float>.self)
-        output.storeBytes(of: d, toByteOffset: 192, as: SIMD16<Float>.self)
     }
 }
