@@ -30,3 +30,17 @@ uint32_t ckiln_cpu_features(void) {
 #endif
     return features;
 }
+
+int32_t ckiln_current_cpu(void) {
+    return (int32_t)sched_getcpu();
+}
+
+int32_t ckiln_move_off_cpu(int32_t cpu) {
+    cpu_set_t allowed, elsewhere;
+    if (cpu < 0 || sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1;
+    if (!CPU_ISSET(cpu, &allowed) || CPU_COUNT(&allowed) < 2) return -1;
+    elsewhere = allowed;
+    CPU_CLR(cpu, &elsewhere);
+    if (sched_setaffinity(0, sizeof elsewhere, &elsewhere) != 0) return -1;
+    return sched_setaffinity(0, sizeof allowed, &allowed) == 0 ? 0 : -1;
+}

@@ -13,7 +13,8 @@ public enum BLAS {
     /// Every argument is checked before OpenBLAS sees it: dimensions must be positive and fit in
     /// OpenBLAS's 32-bit integers, each leading dimension at least its row length, pointers
     /// non-nil. The buffers must hold what the shapes and strides say (the caller's promise).
-    /// Runs on `Threads.count` threads (OpenBLAS's pool). 2·M·N·K flops.
+    /// Runs on `Threads.count` threads: C's rows (or columns, when there are more of them) split
+    /// over `Parallel.forEach`, one single-threaded OpenBLAS call each. 2·M·N·K flops.
     public static func sgemm(
         transA: Transpose = .none, transB: Transpose = .none,
         m: Int, n: Int, k: Int, alpha: Float = 1,
@@ -21,6 +22,16 @@ public enum BLAS {
         b: UnsafePointer<Float>?, ldb: Int,
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>?, ldc: Int
+    ) throws {
+        try sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                  beta: beta, c: c, ldc: ldc, threads: Threads.count)
+    }
+
+    /// `sgemm` on at most `threads` threads (tests choose it; `Threads.count` otherwise).
+    static func sgemm(
+        transA: Transpose, transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>?, lda: Int, b: UnsafePointer<Float>?, ldb: Int, beta: Float,
+        c: UnsafeMutablePointer<Float>?, ldc: Int, threads: Int
     ) throws {
         for (name, value) in [("m", m), ("n", n), ("k", k)] {
             guard value > 0 else { throw KilnError.invalidArgument("sgemm: \(name) must be positive, got \(value)") }
@@ -38,11 +49,30 @@ public enum BLAS {
         guard let a else { throw KilnError(.nullPointer, "sgemm: A is NULL") }
         guard let b else { throw KilnError(.nullPointer, "sgemm: B is NULL") }
         guard let c else { throw KilnError(.nullPointer, "sgemm: C is NULL") }
-        _ = Threads.count  // applies the configured thread count to OpenBLAS on first use
-        cblas_sgemm(
-            CblasRowMajor, transA == .none ? CblasNoTrans : CblasTrans, transB == .none ? CblasNoTrans : CblasTrans,
-            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        _ = Threads.count  // makes OpenBLAS single-threaded on first use
+        let chunks = max(1, min(threads, m * n * k / minimumWorkPerThread))
+        let (tA, tB) = (transA == .none ? CblasNoTrans : CblasTrans, transB == .none ? CblasNoTrans : CblasTrans)
+        let (pa, pb, pc) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
+        if m >= n {
+            // Rows of C: rows of op(A), which are columns of A when it is transposed.
+            Parallel.forEach(m, threads: chunks) { rows in
+                let offset = transA == .none ? rows.lowerBound * lda : rows.lowerBound
+                cblas_sgemm(CblasRowMajor, tA, tB, Int32(rows.count), Int32(n), Int32(k), alpha, pa.value + offset, Int32(lda),
+                            pb.value, Int32(ldb), beta, pc.value + rows.lowerBound * ldc, Int32(ldc))
+            }
+        } else {
+            // Columns of C: columns of op(B), which are rows of B when it is transposed.
+            Parallel.forEach(n, threads: chunks) { columns in
+                let offset = transB == .none ? columns.lowerBound : columns.lowerBound * ldb
+                cblas_sgemm(CblasRowMajor, tA, tB, Int32(m), Int32(columns.count), Int32(k), alpha, pa.value, Int32(lda),
+                            pb.value + offset, Int32(ldb), beta, pc.value + columns.lowerBound, Int32(ldc))
+            }
+        }
     }
+
+    /// Below this many multiply-adds a thread, splitting costs more than it saves (OpenBLAS's own
+    /// threshold, 65536 × 4).
+    static let minimumWorkPerThread = 262_144
 
     private static func checkLeadingDimension(_ name: String, _ value: Int, rowLength: Int, rows: Int) throws {
         guard value >= rowLength else {

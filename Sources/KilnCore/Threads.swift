@@ -7,13 +7,14 @@ import Synchronization
 import Glibc
 #endif
 
-/// How many threads Kiln computes with: its own parallel regions and OpenBLAS's pool alike.
+/// How many threads Kiln computes with: its parallel regions, OpenBLAS calls included.
 ///
-/// The default is `KILN_NUM_THREADS` from the environment, else the number of cores. Setting it
-/// also sets OpenBLAS's thread count, so both pools share one budget. The rule that keeps them
-/// from multiplying: a kernel parallelises either through `Parallel.forEach` or through a BLAS
-/// call made outside any parallel region, never both (a BLAS call inside a chunk would queue on
-/// OpenBLAS's pool while the other chunks wait).
+/// The default is `KILN_NUM_THREADS` from the environment, else the number of cores. There is
+/// one pool (`WorkerPool`, behind `Parallel.forEach`): OpenBLAS itself runs single-threaded,
+/// and `BLAS.sgemm` splits a large product over the pool, one OpenBLAS call per chunk. Two pools
+/// on the same cores fight (OpenBLAS's threads spin for a while after every call, on the cores
+/// Kiln's workers need next). Kernels never call `BLAS.sgemm` inside a parallel region: it
+/// would find the pool busy and split onto `concurrentPerform`'s threads instead.
 public enum Threads {
     private static let configured = Atomic<Int>(0)
 
@@ -33,30 +34,29 @@ public enum Threads {
         let value = configured.load(ordering: .relaxed)
         if value > 0 { return value }
         let initial = defaultCount
-        setOpenBLASThreads(initial)
+        _ = singleThreadedOpenBLAS
         configured.store(initial, ordering: .relaxed)
         return initial
     }
 
-    /// Sets the thread count for Kiln and OpenBLAS; 0 restores the default.
+    /// Sets the thread count; 0 restores the default.
     public static func setCount(_ newValue: Int) throws {
         guard newValue >= 0 && newValue <= 1024 else {
             throw KilnError.invalidArgument("thread count must be 0 (default) or 1...1024, got \(newValue)")
         }
         let value = newValue == 0 ? defaultCount : newValue
-        setOpenBLASThreads(value)
+        _ = singleThreadedOpenBLAS
         configured.store(value, ordering: .relaxed)
     }
 
-    private static func setOpenBLASThreads(_ value: Int) {
-        openblas_set_num_threads(Int32(value))
-    }
+    private static let singleThreadedOpenBLAS: Void = openblas_set_num_threads(1)
 }
 
 /// Data-parallel loops over Kiln's thread budget.
 public enum Parallel {
     /// Splits `0..<count` into at most `threads` contiguous chunks and runs `body` on each,
-    /// concurrently, returning when all are done. Runs inline when one chunk suffices.
+    /// concurrently (on `WorkerPool`'s threads and the caller's), returning when all are done.
+    /// Runs inline when one chunk suffices.
     /// `minimumChunk` keeps tiny chunks from costing more in scheduling than they save.
     public static func forEach(
         _ count: Int, threads: Int = Threads.count, minimumChunk: Int = 1,
@@ -77,13 +77,14 @@ public enum Parallel {
             body(0, 0..<count)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                let start = count * chunk / chunks
-                let end = count * (chunk + 1) / chunks
-                shared.value(chunk, start..<end)
-            }
+        @inline(__always) func run(_ chunk: Int) {
+            body(chunk, (count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+        }
+        if WorkerPool.shared.run(chunks: chunks, run) { return }
+        // The pool is busy (a region started inside a chunk, or on another thread at once).
+        withoutActuallyEscaping(run) { run in
+            let shared = UncheckedSendable(run)
+            DispatchQueue.concurrentPerform(iterations: chunks) { shared.value($0) }
         }
     }
 }

@@ -23,7 +23,7 @@ struct Info: ParsableCommand {
             threads            \(info.threads)\(info.threadsFromEnvironment.map { "  (KILN_NUM_THREADS=\($0))" } ?? "  (default: cores)")
             OpenBLAS core      \(info.blas.coreName)\(info.blas.coreTypeOverride.map { "  (OPENBLAS_CORETYPE=\($0))" } ?? "")
             OpenBLAS config    \(info.blas.config)
-            OpenBLAS threads   \(info.blas.threads) (\(info.blas.parallelism))
+            OpenBLAS threads   \(info.blas.threads) (\(info.blas.parallelism) build; products split over Kiln's threads)
             """)
         if let l2 = info.blas.l2SizeOverride { print("OpenBLAS L2 size    \(l2)  (OPENBLAS_L2_SIZE)") }
     }

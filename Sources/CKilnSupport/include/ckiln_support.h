@@ -11,6 +11,13 @@ const char *ckiln_build_target_cpu(void);
 /// The number of cores this process may run on (its affinity mask), at least 1.
 int32_t ckiln_available_cores(void);
 
+/// The CPU the calling thread runs on now, or -1.
+int32_t ckiln_current_cpu(void);
+
+/// Moves the calling thread to another CPU of its affinity mask, then restores the mask (so it
+/// is free to move again later): a nudge, not a pin. 0 on success, -1 if there is nowhere to go.
+int32_t ckiln_move_off_cpu(int32_t cpu);
+
 /// Bit set of the SIMD features the running CPU has (see `ckiln_cpu_feature`).
 uint32_t ckiln_cpu_features(void);
 

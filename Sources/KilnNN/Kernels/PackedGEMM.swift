@@ -29,17 +29,16 @@ struct PackedMatrix: Sendable {
     }
 
     /// Columns `range` of C = A·B (C's row stride `ldc`). B has `columns` rows of stride `ldb`;
-    /// its memory must be readable 16 floats past the end of the last row's columns `range`
-    /// (the last partial block of columns loads whole `SIMD16` rows and stores only its part).
+    /// only its columns `range` are read.
     func multiply(_ b: UnsafePointer<Float>, ldb: Int, columns range: Range<Int>, into c: UnsafeMutablePointer<Float>, ldc: Int) {
         let a = panels.unsafeBaseAddress.assumingMemoryBound(to: Float.self)
         for panel in 0..<((rows + Self.panelRows - 1) / Self.panelRows) {
             let block = Block(a: a + panel * columns * Self.panelRows, depth: columns, b: b, ldb: ldb,
                               c: c + panel * Self.panelRows * ldc, ldc: ldc, rows: min(Self.panelRows, rows - panel * Self.panelRows))
             var column = range.lowerBound
-            while column + 32 <= range.upperBound { block.run(Lanes32.self, column: column, width: 32); column += 32 }
-            if column + 16 <= range.upperBound { block.run(Lanes16.self, column: column, width: 16); column += 16 }
-            if column < range.upperBound { block.run(Lanes16.self, column: column, width: range.upperBound - column) }
+            while column + 32 <= range.upperBound { block.run(Lanes32.self, column: column); column += 32 }
+            if column + 16 <= range.upperBound { block.run(Lanes16.self, column: column); column += 16 }
+            if column < range.upperBound { block.tail(column: column, width: range.upperBound - column) }
         }
     }
 }
@@ -56,7 +55,7 @@ private struct Block {
     let rows: Int
 
     @inline(__always)
-    func run<L: LaneGroup>(_: L.Type, column: Int, width: Int) {
+    func run<L: LaneGroup>(_: L.Type, column: Int) {
         var r = (L(.zero), L(.zero), L(.zero), L(.zero), L(.zero), L(.zero), L(.zero), L(.zero))
         var (panel, row) = (a, UnsafeRawPointer(b + column))
         let stride = ldb * 4
@@ -73,6 +72,36 @@ private struct Block {
             panel += PackedMatrix.panelRows
             row += stride
         }
+        store(r, at: column, width: L.width)
+    }
+
+    /// The last `width` (< 16) columns: each B row's part is copied into a register first, so
+    /// nothing past the range is read.
+    func tail(column: Int, width: Int) {
+        var r = (Lanes16(.zero), Lanes16(.zero), Lanes16(.zero), Lanes16(.zero),
+                 Lanes16(.zero), Lanes16(.zero), Lanes16(.zero), Lanes16(.zero))
+        var (panel, row) = (a, b + column)
+        for _ in 0..<depth {
+            var part = SIMD16<Float>()
+            for lane in 0..<width { part[lane] = row[lane] }
+            let x = Lanes16(part)
+            r.0.add(x, SIMD16(repeating: panel[0]))
+            r.1.add(x, SIMD16(repeating: panel[1]))
+            r.2.add(x, SIMD16(repeating: panel[2]))
+            r.3.add(x, SIMD16(repeating: panel[3]))
+            r.4.add(x, SIMD16(repeating: panel[4]))
+            r.5.add(x, SIMD16(repeating: panel[5]))
+            r.6.add(x, SIMD16(repeating: panel[6]))
+            r.7.add(x, SIMD16(repeating: panel[7]))
+            panel += PackedMatrix.panelRows
+            row += ldb
+        }
+        store(r, at: column, width: width)
+    }
+
+    /// Rows `0..<rows` of the block's results, `width` columns from `column`.
+    @inline(__always)
+    private func store<L: LaneGroup>(_ r: (L, L, L, L, L, L, L, L), at column: Int, width: Int) {
         let out = c + column
         if rows == PackedMatrix.panelRows && width == L.width {
             r.0.store(out)

@@ -60,7 +60,7 @@ struct WinogradF43: Sendable {
         phaseWidth = (tilesW + 17 + 15) / 16 * 16
         paddedHeight = 4 * tilesH + 2
         scratchPhases = try Tensor(zeros: [s.inChannels, 4 * paddedHeight * phaseWidth])
-        scratchV = try Tensor(zeros: [36 * s.inChannels * tiles + 16])  // + the packed GEMM's overread
+        scratchV = try Tensor(zeros: [36, s.inChannels, tiles])
         
         if packedGEMM ?? WinogradF43.usesPackedGEMM(tiles: tiles) {
             let u = transformedWeights.unsafeBaseAddress.assumingMemoryBound(to: Float.self)
@@ -75,10 +75,10 @@ struct WinogradF43: Sendable {
 
     /// Who runs the 36 products of a chunk of `tiles` tiles. OpenBLAS on one thread, except for
     /// few tiles (a 14² plane has 16), where its per-call overhead dominates; on more threads,
-    /// `PackedMatrix` in one parallel region over all 36 products, since OpenBLAS splits each
-    /// small product across its pool and waits on every one (measured on 3×3 convs at 56², 28²
-    /// and 14²: 1 thread, 1.26 / 0.77 / 1.16 ms with OpenBLAS, 1.29 / 0.90 / 0.82 ms packed;
-    /// 2 threads, 0.96 / 0.70 / 2.14 ms against 0.77 / 0.64 / 0.64 ms).
+    /// `PackedMatrix` in one parallel region over all 36 products rather than 36 small products
+    /// each split and waited for (measured on 3×3 convs at 56², 28² and 14²: 1 thread, 1.26 /
+    /// 0.77 / 1.16 ms with OpenBLAS, 1.29 / 0.90 / 0.82 ms packed; 2 threads, with OpenBLAS's own
+    /// pool, 0.96 / 0.70 / 2.14 ms against 0.77 / 0.64 / 0.64 ms).
     static func usesPackedGEMM(tiles: Int) -> Bool {
         Threads.count > 1 || tiles < 32
     }

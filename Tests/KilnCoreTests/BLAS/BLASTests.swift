@@ -32,6 +32,44 @@ func randomMatrix(_ rows: Int, _ columns: Int, seed: UInt64) -> [Float] {
         #expect(zip(c, expected).allSatisfy { abs($0 - $1) <= tolerance })
     }
 
+    /// Products large enough to split over threads, by rows of C (m ≥ n) or by columns, in every
+    /// transposition, with padded leading dimensions, alpha and beta.
+    @Test(arguments: [(200, 40, 100), (30, 300, 100)], [(false, false), (true, false), (false, true), (true, true)])
+    func splitProductsMatchTheScalarReference(shape: (Int, Int, Int), transposed: (Bool, Bool)) throws {
+        let (m, n, k) = shape
+        let (pad, alpha, beta): (Int, Float, Float) = (3, 0.5, 2)
+        let a = randomMatrix(m, k, seed: 5), b = randomMatrix(k, n, seed: 6), c0 = randomMatrix(m, n, seed: 7)
+        // op(A) = a: stored as a (m × k) or as its transpose (k × m), each row padded.
+        let (aRows, aColumns) = transposed.0 ? (k, m) : (m, k)
+        let (bRows, bColumns) = transposed.1 ? (n, k) : (k, n)
+        let storedA = (0..<(aRows * (aColumns + pad))).map { index -> Float in
+            let (row, column) = (index / (aColumns + pad), index % (aColumns + pad))
+            guard column < aColumns else { return 99 }
+            return transposed.0 ? a[column * k + row] : a[row * k + column]
+        }
+        let storedB = (0..<(bRows * (bColumns + pad))).map { index -> Float in
+            let (row, column) = (index / (bColumns + pad), index % (bColumns + pad))
+            guard column < bColumns else { return 99 }
+            return transposed.1 ? b[column * n + row] : b[row * n + column]
+        }
+        var c = (0..<(m * (n + pad))).map { index in index % (n + pad) < n ? c0[(index / (n + pad)) * n + index % (n + pad)] : 77 }
+        try BLAS.sgemm(transA: transposed.0 ? .transpose : .none, transB: transposed.1 ? .transpose : .none,
+                       m: m, n: n, k: k, alpha: alpha, a: storedA, lda: aColumns + pad, b: storedB, ldb: bColumns + pad,
+                       beta: beta, c: &c, ldc: n + pad, threads: 3)
+        let product = referenceGEMM(a, b, m: m, n: n, k: k)
+        for row in 0..<m {
+            for column in 0..<(n + pad) {
+                let value = c[row * (n + pad) + column]
+                if column >= n {
+                    #expect(value == 77, "padding written at row \(row), column \(column)")
+                } else {
+                    let expected = alpha * product[row * n + column] + beta * c0[row * n + column]
+                    #expect(abs(value - expected) <= 1e-4, "row \(row), column \(column)")
+                }
+            }
+        }
+    }
+
     @Test func matmulHandlesTransposedAndSlicedViews() throws {
         let (m, n, k) = (5, 4, 6)
         let a = randomMatrix(m, k, seed: 3), b = randomMatrix(k, n, seed: 4)

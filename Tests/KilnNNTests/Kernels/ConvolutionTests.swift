@@ -3,7 +3,7 @@ import Testing
 
 @testable import KilnNN
 
-/// Every convolution kernel (im2col + GEMM, 1×1 GEMM, depthwise direct, Winograd F(4×4, 3×3))
+/// Every convolution kernel (im2col + GEMM, 1×1 packed GEMM, depthwise direct, Winograd F(4×4, 3×3))
 /// against the direct scalar reference, on sizes below, at and above the tile and lane widths.
 @Suite struct ConvolutionTests {
     struct Case: CustomTestStringConvertible, Sendable {
@@ -17,6 +17,7 @@ import Testing
         Case(c: 2, k: 9, kernel: 3, stride: 3, pad: 1, dilation: 2, groups: 1, h: 30, w: 50, batch: 1),      // direct s3 d2
         Case(c: 6, k: 8, kernel: 3, stride: 1, pad: 1, dilation: 1, groups: 1, h: 9, w: 11, batch: 1),       // im2col
         Case(c: 8, k: 16, kernel: 1, stride: 1, pad: 0, dilation: 1, groups: 1, h: 7, w: 5, batch: 2),       // 1×1 GEMM
+        Case(c: 20, k: 13, kernel: 1, stride: 1, pad: 0, dilation: 1, groups: 1, h: 9, w: 11, batch: 2),     // 1×1, partial panel
         Case(c: 4, k: 6, kernel: 5, stride: 2, pad: 2, dilation: 1, groups: 2, h: 13, w: 10, batch: 1),      // grouped
         Case(c: 4, k: 4, kernel: 3, stride: 1, pad: 2, dilation: 2, groups: 1, h: 10, w: 10, batch: 1),      // dilated
         Case(c: 16, k: 16, kernel: 3, stride: 1, pad: 1, dilation: 1, groups: 16, h: 17, w: 33, batch: 2),   // depthwise
@@ -63,6 +64,6 @@ import Testing
         #expect(try kernel(3, 16, 8).hasPrefix("f32-conv3x3-direct-simd16"))
         #expect(try kernel(8, 12, 8).hasPrefix("f32-conv3x3-im2col"))
         #expect(try kernel(16, 16, 8, groups: 16).hasPrefix("f32-dwconv3x3-simd16"))
-        #expect(try kernel(16, 16, 8, kernel: 1).hasPrefix("f32-conv1x1-sgemm"))
+        #expect(try kernel(16, 16, 8, kernel: 1).hasPrefix("f32-conv1x1-gemm-simd16"))
     }
 }
