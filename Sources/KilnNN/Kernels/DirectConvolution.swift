@@ -54,10 +54,12 @@ struct DirectConvolution: Sendable {
         let taps = s.inChannels * s.kernelHeight * s.kernelWidth
         let phasePlane = paddedHeight * phaseWidth
         for image in 0..<s.batch {
-            for c in 0..<s.inChannels {
-                ConvolutionKernels.splitPhases(s, input + (image * s.inChannels + c) * s.inPlane,
-                                               into: phasePointer.value + c * s.strideW * phasePlane,
-                                               paddedHeight: paddedHeight, phaseWidth: phaseWidth)
+            let source = UncheckedSendable(input + image * s.inChannels * s.inPlane)
+            Parallel.forEach(s.inChannels) { channels in
+                for c in channels {
+                    ConvolutionKernels.splitPhases(s, source.value + c * s.inPlane, into: phasePointer.value + c * s.strideW * phasePlane,
+                                                   paddedHeight: paddedHeight, phaseWidth: phaseWidth)
+                }
             }
             let out = UncheckedSendable(output + image * s.outChannels * s.outPlane)
             tapOffsets.withUnsafeBufferPointer { offsets in
