@@ -66,7 +66,8 @@ void kiln_free(void *pointer);
 
 /* ---- Threads and build information ---------------------------------------------------- */
 
-/* Sets how many threads Kiln and its OpenBLAS use (1...1024), or 0 for the default:
+/* Sets how many threads Kiln computes with (1...1024), GEMMs included (OpenBLAS itself runs
+ * single-threaded; Kiln splits products over its own pool), or 0 for the default:
  * KILN_NUM_THREADS from the environment, else the number of cores.
  * Returns KILN_ERR_INVALID_ARGUMENT for a negative or larger count. Process-wide; call it
  * before starting work, not while other threads compute. */

@@ -12,7 +12,7 @@ def version():
 
 
 def set_num_threads(count):
-    """Threads for Kiln and its OpenBLAS (1...1024), or 0 for the default."""
+    """Threads Kiln computes with, GEMMs included (1...1024), or 0 for the default."""
     check(_ffi.lib.kiln_set_num_threads(int(count)))
 
 
