@@ -148,17 +148,29 @@ def _views(images):
         views[:, 0] = images.ctypes.data + np.arange(count, dtype=np.int64) * images.strides[0]
         views[:, 1:] = (height, width, channels, images.strides[1], images.strides[2], channel_stride)
         return views, images
-    rows = []
+    fields = []
     for image in images:  # the per-image Python work kept to the pointer, shape and strides
-        if isinstance(image, np.ndarray) and image.dtype == _UINT8 and image.ndim == 3:
+        if type(image) is np.ndarray and image.dtype is _UINT8 and image.ndim == 3:
             shape, strides = image.shape, image.strides
-            rows.append((image.ctypes.data, shape[0], shape[1], shape[2], strides[0], strides[1], strides[2]))
+            fields += (_address(image), shape[0], shape[1], shape[2], strides[0], strides[1], strides[2])
         else:
-            view, _ = _view(image)  # (H, W) images, or the error that says what is wrong
-            rows.append((view.data or 0, view.height, view.width, view.channels, view.row_stride, view.pixel_stride, view.channel_stride))
-    if not rows:
+            view, _ = _view(image)  # (H, W) images, subclasses, or the error that says what is wrong
+            fields += (view.data or 0, view.height, view.width, view.channels, view.row_stride, view.pixel_stride, view.channel_stride)
+    if not fields:
         raise KilnError(_ffi.ERR_INVALID_ARGUMENT, "batch: no images")
-    return np.array(rows, dtype=np.int64), images
+    return np.array(fields, dtype=np.int64).reshape(-1, 7), images
+
+
+def _address(image):
+    """The address of an array's first element: through the buffer protocol when the array
+    offers a writable contiguous buffer (0.5 µs), else numpy's ctypes interface (1 µs)."""
+    try:
+        return ctypes.addressof(_CHAR.from_buffer(image))
+    except (TypeError, ValueError, BufferError):
+        return image.ctypes.data
+
+
+_CHAR = ctypes.c_char
 
 
 _UINT8 = np.dtype(np.uint8)

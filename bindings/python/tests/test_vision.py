@@ -77,7 +77,9 @@ def test_batches_read_row_strided_views_in_place_like_copies(photos):
     and gets what it gets from contiguous copies; other strides are copied first, same values."""
     pipeline = kiln.vision.Pipeline(TRAINING)
     image = photos[0]
-    for views in ([image[::-1], image[20:400, 30:300], image[::2]], [image[::-1], image[:, ::-1]]):
+    read_only = image.copy()
+    read_only.flags.writeable = False  # no writable buffer: its address comes another way
+    for views in ([image[::-1], image[20:400, 30:300], image[::2]], [image[::-1], image[:, ::-1]], [read_only, image]):
         got = pipeline.batch(views, seed=5, start_index=3)
         expected = pipeline.batch([np.ascontiguousarray(view) for view in views], seed=5, start_index=3)
         np.testing.assert_array_equal(got, expected)
