@@ -38,7 +38,7 @@ func printToStandardError(_ line: String) {
 
 /// Options every computing subcommand takes.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Threads for Kiln and OpenBLAS (default: KILN_NUM_THREADS, else the number of cores).")
+    @Option(help: "Threads for Kiln, GEMMs included (default: KILN_NUM_THREADS, else the number of cores).")
     var threads: Int?
 
     func apply() throws {

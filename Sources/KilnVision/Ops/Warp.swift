@@ -74,13 +74,18 @@ public enum Warp {
                         let sx = Int(floorX), sy = Int(floorY)
                         let w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay
                         if sx >= 0, sy >= 0, sx + 1 < sourceWidth, sy + 1 < sourceHeight {
-                            // Inside: wrapping index arithmetic and no trapping conversions.
+                            // Inside: wrapping index arithmetic, float32 blends, RGB unrolled.
                             let from = source.baseAddress! + (sy &* sourceWidth &+ sx) &* channels
                             let below = from + sourceWidth &* channels, pixel = target.baseAddress! + to
-                            for c in 0..<channels {
-                                let sum = Double(from[c]) * w00 + Double(from[channels &+ c]) * w01
-                                    + Double(below[c]) * w10 + Double(below[channels &+ c]) * w11
-                                pixel[c] = Color.roundedByte(sum)
+                            let weights = (Float(w00), Float(w01), Float(w10), Float(w11))
+                            @inline(__always) func blend(_ c: Int) -> UInt8 {
+                                Color.roundedByte(Float(from[c]) * weights.0 + Float(from[channels &+ c]) * weights.1
+                                    + Float(below[c]) * weights.2 + Float(below[channels &+ c]) * weights.3)
+                            }
+                            if channels == 3 {
+                                (pixel[0], pixel[1], pixel[2]) = (blend(0), blend(1), blend(2))
+                            } else {
+                                for c in 0..<channels { pixel[c] = blend(c) }
                             }
                         } else if border == .constant && (sx >= sourceWidth || sx + 1 < 0 || sy >= sourceHeight || sy + 1 < 0) {
                             for c in 0..<channels { target[to + c] = UInt8(fillValues[c]) }
