@@ -116,7 +116,7 @@ public final class Model: Sendable {
 
 /// Options of a `Session`.
 public struct SessionOptions: Sendable {
-    /// Threads for Kiln and OpenBLAS. The count is process-wide (`Threads.setCount`): a value
+    /// Threads Kiln computes with, GEMMs included. The count is process-wide (`Threads.setCount`): a value
     /// here sets it for every session; nil keeps the count in force.
     public var threads: Int?
 
