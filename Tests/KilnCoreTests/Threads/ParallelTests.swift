@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import Testing
 
@@ -13,6 +14,26 @@ import Testing
             }
             #expect(hits.withLock { $0.allSatisfy { $0 == 1 } })
         }
+    }
+
+    /// A region inside a chunk (on the caller's thread and on a worker's) and regions from
+    /// several threads at once: the pool is busy for all but one, which fall back; every index
+    /// still runs once.
+    @Test func nestedAndConcurrentRegionsRunEveryIndexOnce() {
+        let hits = Mutex([Int](repeating: 0, count: 4 * 50))
+        Parallel.forEach(4, threads: 4) { outer in
+            for block in outer {
+                Parallel.forEach(50, threads: 3) { inner in
+                    hits.withLock { for index in inner { $0[block * 50 + index] += 1 } }
+                }
+            }
+        }
+        #expect(hits.withLock { $0.allSatisfy { $0 == 1 } })
+        let total = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            for _ in 0..<20 { Parallel.forEach(64, threads: 2) { total.add($0.count, ordering: .relaxed) } }
+        }
+        #expect(total.load(ordering: .relaxed) == 8 * 20 * 64)
     }
 
     @Test func minimumChunkLimitsTheSplit() {
