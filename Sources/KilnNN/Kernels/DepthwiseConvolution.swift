@@ -130,11 +130,7 @@ private struct Rows {
                 if k >= 3 { d.add(x, w[(k - 3) * 3 + j]) }
             }
         }
-        let out = output + row * outputRowBytes + column * 4
-        a.store(out)
-        b.store(out + outputRowBytes)
-        c.store(out + 2 * outputRowBytes)
-        d.store(out + 3 * outputRowBytes)
+        store((a, b, c, d), row: row, column: column)
     }
 
     /// Four rows × `L.columns` outputs: 4 × L.columns / 16 independent accumulation chains.
@@ -150,11 +146,17 @@ private struct Rows {
             c.accumulate(p + 2 * inputRowBytes, weight)
             d.accumulate(p + 3 * inputRowBytes, weight)
         }
+        store((a, b, c, d), row: row, column: column)
+    }
+
+    /// Four rows of results, from output row `row`, column `column`.
+    @inline(__always)
+    private func store<L: LaneGroup>(_ rows: (L, L, L, L), row: Int, column: Int) {
         let out = output + row * outputRowBytes + column * 4
-        a.store(out)
-        b.store(out + outputRowBytes)
-        c.store(out + 2 * outputRowBytes)
-        d.store(out + 3 * outputRowBytes)
+        rows.0.store(out)
+        rows.1.store(out + outputRowBytes)
+        rows.2.store(out + 2 * outputRowBytes)
+        rows.3.store(out + 3 * outputRowBytes)
     }
 
     @inline(__always)

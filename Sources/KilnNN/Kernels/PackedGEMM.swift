@@ -54,37 +54,29 @@ private struct Block {
     /// Rows of C this panel writes (8, or fewer in the last panel).
     let rows: Int
 
+    /// `L.width` columns from `column`, each B row read as whole lanes.
     @inline(__always)
     func run<L: LaneGroup>(_: L.Type, column: Int) {
-        var r = (L(.zero), L(.zero), L(.zero), L(.zero), L(.zero), L(.zero), L(.zero), L(.zero))
-        var (panel, row) = (a, UnsafeRawPointer(b + column))
-        let stride = ldb * 4
-        for _ in 0..<depth {
-            let x = L(loading: row)
-            r.0.add(x, SIMD16(repeating: panel[0]))
-            r.1.add(x, SIMD16(repeating: panel[1]))
-            r.2.add(x, SIMD16(repeating: panel[2]))
-            r.3.add(x, SIMD16(repeating: panel[3]))
-            r.4.add(x, SIMD16(repeating: panel[4]))
-            r.5.add(x, SIMD16(repeating: panel[5]))
-            r.6.add(x, SIMD16(repeating: panel[6]))
-            r.7.add(x, SIMD16(repeating: panel[7]))
-            panel += PackedMatrix.panelRows
-            row += stride
-        }
-        store(r, at: column, width: L.width)
+        accumulate(column: column, width: L.width) { L(loading: UnsafeRawPointer($0)) }
     }
 
     /// The last `width` (< 16) columns: each B row's part is copied into a register first, so
     /// nothing past the range is read.
     func tail(column: Int, width: Int) {
-        var r = (Lanes16(.zero), Lanes16(.zero), Lanes16(.zero), Lanes16(.zero),
-                 Lanes16(.zero), Lanes16(.zero), Lanes16(.zero), Lanes16(.zero))
-        var (panel, row) = (a, b + column)
-        for _ in 0..<depth {
+        accumulate(column: column, width: width) { row in
             var part = SIMD16<Float>()
             for lane in 0..<width { part[lane] = row[lane] }
-            let x = Lanes16(part)
+            return Lanes16(part)
+        }
+    }
+
+    /// The 8 × `width` block of C from `column`: `load` gives the lanes of one B row there.
+    @inline(__always)
+    private func accumulate<L: LaneGroup>(column: Int, width: Int, _ load: (UnsafePointer<Float>) -> L) {
+        var r = (L(.zero), L(.zero), L(.zero), L(.zero), L(.zero), L(.zero), L(.zero), L(.zero))
+        var (panel, row) = (a, b + column)
+        for _ in 0..<depth {
+            let x = load(row)
             r.0.add(x, SIMD16(repeating: panel[0]))
             r.1.add(x, SIMD16(repeating: panel[1]))
             r.2.add(x, SIMD16(repeating: panel[2]))

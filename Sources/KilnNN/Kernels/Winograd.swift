@@ -14,10 +14,15 @@ struct WinogradF43: Sendable {
     let shape: ConvolutionShape
     let tilesH: Int, tilesW: Int
     let imagesPerChunk: Int
-    /// U[ξ][k][c]: the transformed kernels.
-    let transformedWeights: Tensor
-    /// The same, packed for `PackedMatrix` (when it runs the 36 products instead of OpenBLAS).
-    let packedWeights: [PackedMatrix]?
+    /// Who runs the 36 products, holding the transformed kernels U[ξ] (K × C) in its form.
+    enum Products: Sendable {
+        /// U[ξ][k][c], row-major, for OpenBLAS.
+        case openBLAS(Tensor)
+        /// U[ξ] packed into panels, for `PackedMatrix`.
+        case packed([PackedMatrix])
+    }
+    let products: Products
+    var usesPackedGEMM: Bool { if case .packed = products { true } else { false } }
     let scratchV: Tensor, scratchM: Tensor
     /// Per channel, the zero-bordered input plane split into 4 column phases: phase q holds
     /// columns 4u + q at position u, so the six columns of 16 neighbouring tiles are six
@@ -44,7 +49,7 @@ struct WinogradF43: Sendable {
         tilesW = (s.outWidth + 3) / 4
         imagesPerChunk = max(1, min(s.batch, WinogradF43.tilesPerChunk / max(tilesH * tilesW, 1)))
         let tiles = imagesPerChunk * tilesH * tilesW
-        transformedWeights = try WinogradF43.transformWeights(try weights.scalars(as: Float.self), k: s.outChannels, c: s.inChannels)
+        let transformed = try WinogradF43.transformWeights(try weights.scalars(as: Float.self), k: s.outChannels, c: s.inChannels)
         borderedWidth = 4 * tilesW + 2
         var (inputOrigins, outputOrigins, outputRows, outputColumns) = ([Int32](), [Int32](), [Int8](), [Int8]())
         for th in 0..<tilesH {
@@ -61,14 +66,13 @@ struct WinogradF43: Sendable {
         paddedHeight = 4 * tilesH + 2
         scratchPhases = try Tensor(zeros: [s.inChannels, 4 * paddedHeight * phaseWidth])
         scratchV = try Tensor(zeros: [36, s.inChannels, tiles])
-        
         if packedGEMM ?? WinogradF43.usesPackedGEMM(tiles: tiles) {
-            let u = transformedWeights.unsafeBaseAddress.assumingMemoryBound(to: Float.self)
-            packedWeights = try (0..<36).map { xi in
+            let u = transformed.unsafeBaseAddress.assumingMemoryBound(to: Float.self)
+            products = .packed(try (0..<36).map { xi in
                 try PackedMatrix(rowMajor: u + xi * s.outChannels * s.inChannels, rows: s.outChannels, columns: s.inChannels)
-            }
+            })
         } else {
-            packedWeights = nil
+            products = .openBLAS(transformed)
         }
         scratchM = try Tensor(zeros: [36, s.outChannels, tiles])
     }
@@ -116,7 +120,6 @@ struct WinogradF43: Sendable {
         let s = shape
         let v = scratchV.unsafeBaseAddress.assumingMemoryBound(to: Float.self)
         let m = scratchM.unsafeBaseAddress.assumingMemoryBound(to: Float.self)
-        let u = transformedWeights.unsafeBaseAddress.assumingMemoryBound(to: Float.self)
         let tilesPerImage = tilesH * tilesW
         var first = 0
         while first < s.batch {
@@ -132,13 +135,16 @@ struct WinogradF43: Sendable {
                             splitPhases(input + ((first + image) * s.inChannels + c) * s.inPlane, into: plane)
                             transformInputRows(plane, into: vs.value + c * tiles + image * tilesPerImage, stride: s.inChannels * tiles)
                         } else {
-                            copyBordered(input + ((first + image) * s.inChannels + c) * s.inPlane, into: plane)
+                            // The zero-bordered copy (`borderedWidth` columns) as one stride-1 phase.
+                            ConvolutionKernels.splitPhases(s, input + ((first + image) * s.inChannels + c) * s.inPlane, into: plane,
+                                                           paddedHeight: paddedHeight, phaseWidth: borderedWidth, bordersAreZero: true)
                             transformInput(plane, into: vs.value + c * tiles + image * tilesPerImage, stride: s.inChannels * tiles)
                         }
                     }
                 }
             }
-            if let packedWeights {
+            switch products {
+            case .packed(let packedWeights):
                 let blocks = (tiles + 31) / 32
                 Parallel.forEach(36 * blocks) { items in
                     for item in items {
@@ -148,7 +154,8 @@ struct WinogradF43: Sendable {
                                                    into: ms.value + xi * s.outChannels * tiles, ldc: tiles)
                     }
                 }
-            } else {
+            case .openBLAS(let transformed):
+                let u = transformed.unsafeBaseAddress.assumingMemoryBound(to: Float.self)
                 for xi in 0..<36 {
                     try BLAS.sgemm(m: s.outChannels, n: tiles, k: s.inChannels, a: u + xi * s.outChannels * s.inChannels, lda: s.inChannels,
                                    b: v + xi * s.inChannels * tiles, ldb: tiles, c: m + xi * s.outChannels * tiles, ldc: tiles)
@@ -264,18 +271,6 @@ struct WinogradF43: Sendable {
                 WinogradF43.transformTiles((row(0), row(1), row(2), row(3), row(4), row(5)), store)
                 tw += count
             }
-        }
-    }
-
-    /// Copies a plane into the middle of its zero-bordered copy (`4·tilesH + 2` rows of
-    /// `borderedWidth`), where every tile's 6×6 window lies inside. The border cells are zero
-    /// from the start and never written (each channel has its own copy, always the same shape).
-    @inline(__always)
-    private func copyBordered(_ source: UnsafePointer<Float>, into bordered: UnsafeMutablePointer<Float>) {
-        let s = shape
-        let width = min(s.inWidth, borderedWidth - s.padLeft)
-        for y in 0..<min(s.inHeight, 4 * tilesH + 2 - s.padTop) {
-            (bordered + (y + s.padTop) * borderedWidth + s.padLeft).update(from: source + y * s.inWidth, count: width)
         }
     }
 

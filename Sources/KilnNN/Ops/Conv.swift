@@ -73,7 +73,7 @@ struct ConvOp: Operator {
         let weights = inputs.optional(1)?.constant
         if WinogradF43.applies(to: shape), let weights {
             let winograd = try WinogradF43(shape: shape, weights: weights)
-            kernelName = "f32-conv3x3-winograd-f43" + (winograd.packedWeights == nil ? "-sgemm-openblas" : "-gemm-simd16")
+            kernelName = "f32-conv3x3-winograd-f43" + (winograd.usesPackedGEMM ? "-gemm-simd16" : "-sgemm-openblas")
             run = { inputs, outputs in
                 let y = outputs[0].floats
                 try epilogue.fused(inputs, y) { finished in try winograd.run(input: inputs[0]!.floats, output: y, finished: finished) }
