@@ -101,71 +101,69 @@ public enum Resize {
         // One spare element: the RGB path stores four lanes per pixel, the fourth overwritten next.
         var row0 = [Int32](repeating: 0, count: width * channels + 1), row1 = row0
         var finished = [UInt8](repeating: 0, count: width * channels)
-        do {
-                let source = image.base.assumingMemoryBound(to: UInt8.self)
-                let taps = UnsafeMutablePointer<(Int, Int, Int32, Int32)>.allocate(capacity: width)
-                defer { taps.deallocate() }
-                for x in 0..<width {
-                    let i0 = xs.index[x]
-                    taps[x] = (i0 * channels, min(i0 + 1, lastColumn) * channels, xs.weight0[x], xs.weight1[x])
+        let source = image.base.assumingMemoryBound(to: UInt8.self)
+        let taps = UnsafeMutablePointer<(Int, Int, Int32, Int32)>.allocate(capacity: width)
+        defer { taps.deallocate() }
+        for x in 0..<width {
+            let i0 = xs.index[x]
+            taps[x] = (i0 * channels, min(i0 + 1, lastColumn) * channels, xs.weight0[x], xs.weight1[x])
+        }
+        // Pixels whose taps can be read four bytes at a time without leaving the image row
+        // (taps only move right as x does).
+        let rowLimit = (image.width - area.x) * channels
+        var fourByteEnd = 0
+        while fourByteEnd < width && taps[fourByteEnd].1 + 4 <= rowLimit { fourByteEnd += 1 }
+        func horizontal(_ y: Int, into row: inout [Int32]) {
+            let base = source + (y + area.y) * image.rowStride + area.x * channels
+            row.withUnsafeMutableBufferPointer { row in
+                let out = row.baseAddress!
+                // Wrapping index arithmetic (the taps are in range by construction): no overflow
+                // checks in the loop.
+                if channels == 3 {
+                    // Both taps' RGB (and a neighbour's byte) as four lanes: 2 loads, 2 multiplies.
+                    for x in 0..<fourByteEnd {
+                        let (p0, p1, a0, a1) = taps[x]
+                        let left = SIMD4<Int32>(truncatingIfNeeded: UnsafeRawPointer(base + p0).loadUnaligned(as: SIMD4<UInt8>.self))
+                        let right = SIMD4<Int32>(truncatingIfNeeded: UnsafeRawPointer(base + p1).loadUnaligned(as: SIMD4<UInt8>.self))
+                        UnsafeMutableRawPointer(out + x &* 3).storeBytes(
+                            of: left &* SIMD4(repeating: a0) &+ right &* SIMD4(repeating: a1), as: SIMD4<Int32>.self)
+                    }
+                    for x in fourByteEnd..<width {
+                        let (p0, p1, a0, a1) = taps[x]
+                        let o = x &* 3
+                        out[o] = Int32(base[p0]) &* a0 &+ Int32(base[p1]) &* a1
+                        out[o &+ 1] = Int32(base[p0 &+ 1]) &* a0 &+ Int32(base[p1 &+ 1]) &* a1
+                        out[o &+ 2] = Int32(base[p0 &+ 2]) &* a0 &+ Int32(base[p1 &+ 2]) &* a1
+                    }
+                } else {
+                    for x in 0..<width {
+                        let (p0, p1, a0, a1) = taps[x]
+                        for c in 0..<channels { out[x &* channels &+ c] = Int32(base[p0 &+ c]) &* a0 &+ Int32(base[p1 &+ c]) &* a1 }
+                    }
                 }
-                // Pixels whose taps can be read four bytes at a time without leaving the image row
-                // (taps only move right as x does).
-                let rowLimit = (image.width - area.x) * channels
-                var fourByteEnd = 0
-                while fourByteEnd < width && taps[fourByteEnd].1 + 4 <= rowLimit { fourByteEnd += 1 }
-                func horizontal(_ y: Int, into row: inout [Int32]) {
-                    let base = source + (y + area.y) * image.rowStride + area.x * channels
-                    row.withUnsafeMutableBufferPointer { row in
-                        let out = row.baseAddress!
-                        // Wrapping index arithmetic (the taps are in range by construction): no overflow
-                        // checks in the loop.
-                        if channels == 3 {
-                            // Both taps' RGB (and a neighbour's byte) as four lanes: 2 loads, 2 multiplies.
-                            for x in 0..<fourByteEnd {
-                                let (p0, p1, a0, a1) = taps[x]
-                                let left = SIMD4<Int32>(truncatingIfNeeded: UnsafeRawPointer(base + p0).loadUnaligned(as: SIMD4<UInt8>.self))
-                                let right = SIMD4<Int32>(truncatingIfNeeded: UnsafeRawPointer(base + p1).loadUnaligned(as: SIMD4<UInt8>.self))
-                                UnsafeMutableRawPointer(out + x &* 3).storeBytes(
-                                    of: left &* SIMD4(repeating: a0) &+ right &* SIMD4(repeating: a1), as: SIMD4<Int32>.self)
-                            }
-                            for x in fourByteEnd..<width {
-                                let (p0, p1, a0, a1) = taps[x]
-                                let o = x &* 3
-                                out[o] = Int32(base[p0]) &* a0 &+ Int32(base[p1]) &* a1
-                                out[o &+ 1] = Int32(base[p0 &+ 1]) &* a0 &+ Int32(base[p1 &+ 1]) &* a1
-                                out[o &+ 2] = Int32(base[p0 &+ 2]) &* a0 &+ Int32(base[p1 &+ 2]) &* a1
-                            }
-                        } else {
-                            for x in 0..<width {
-                                let (p0, p1, a0, a1) = taps[x]
-                                for c in 0..<channels { out[x &* channels &+ c] = Int32(base[p0 &+ c]) &* a0 &+ Int32(base[p1 &+ c]) &* a1 }
-                            }
+            }
+        }
+        var cached0 = -1, cached1 = -1
+        for y in 0..<height {
+            let y0 = ys.index[y], y1 = min(y0 + 1, area.height - 1)
+            if cached0 != y0 {
+                if cached1 == y0 { swap(&row0, &row1); cached0 = y0; cached1 = -1 } else { horizontal(y0, into: &row0); cached0 = y0 }
+            }
+            if cached1 != y1 { horizontal(y1, into: &row1); cached1 = y1 }
+            // 11-bit weights on 19-bit sums: the products stay below 2^31, as in cv2.
+            let b0 = ys.weight0[y], b1 = ys.weight1[y]
+            row0.withUnsafeBufferPointer { top in
+                row1.withUnsafeBufferPointer { bottom in
+                    finished.withUnsafeMutableBufferPointer { destination in
+                        let upper = top.baseAddress!, lower = bottom.baseAddress!
+                        for index in 0..<(width * channels) {
+                            let value = (b0 &* upper[index] &+ b1 &* lower[index] &+ (1 << 21)) >> 22
+                            destination[index] = UInt8(truncatingIfNeeded: min(max(value, 0), 255))
                         }
+                        body(y, UnsafePointer(destination.baseAddress!))
                     }
                 }
-                var cached0 = -1, cached1 = -1
-                for y in 0..<height {
-                    let y0 = ys.index[y], y1 = min(y0 + 1, area.height - 1)
-                    if cached0 != y0 {
-                        if cached1 == y0 { swap(&row0, &row1); cached0 = y0; cached1 = -1 } else { horizontal(y0, into: &row0); cached0 = y0 }
-                    }
-                    if cached1 != y1 { horizontal(y1, into: &row1); cached1 = y1 }
-                    // 11-bit weights on 19-bit sums: the products stay below 2^31, as in cv2.
-                    let b0 = ys.weight0[y], b1 = ys.weight1[y]
-                    row0.withUnsafeBufferPointer { top in
-                        row1.withUnsafeBufferPointer { bottom in
-                            finished.withUnsafeMutableBufferPointer { destination in
-                                let upper = top.baseAddress!, lower = bottom.baseAddress!
-                                for index in 0..<(width * channels) {
-                                    let value = (b0 &* upper[index] &+ b1 &* lower[index] &+ (1 << 21)) >> 22
-                                    destination[index] = UInt8(truncatingIfNeeded: min(max(value, 0), 255))
-                                }
-                                body(y, UnsafePointer(destination.baseAddress!))
-                            }
-                        }
-                    }
-                }
+            }
         }
     }
 
