@@ -69,6 +69,10 @@ struct FusedPlan: Sendable {
             for value in 0..<256 { values[c * 256 + value] = normalizeTables[c * 256 + Int(table[value])] }
         }
         let plane = width * height
+        // Each output row is looked up into this cache-resident row, then streamed out with
+        // non-temporal stores: the batch is bigger than the caches and written once.
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: width)
+        defer { scratch.deallocate() }
         values.withUnsafeBufferPointer { lookup in
             let table = lookup.baseAddress!
             Resize.bilinearRows(image, window: window, width: width, height: height) { resizedRow, row in
@@ -78,13 +82,13 @@ struct FusedPlan: Sendable {
                     let count = width, stride = channels, last = width &- 1
                     for c in 0..<channels {
                         let channelTable = table + c &* 256
-                        let target = output + (c &* plane &+ outY &* width)
                         let source = row + c
                         if flipX {
-                            for x in 0..<count { target[last &- x] = channelTable[Int(source[x &* stride])] }
+                            for x in 0..<count { scratch[last &- x] = channelTable[Int(source[x &* stride])] }
                         } else {
-                            for x in 0..<count { target[x] = channelTable[Int(source[x &* stride])] }
+                            for x in 0..<count { scratch[x] = channelTable[Int(source[x &* stride])] }
                         }
+                        StreamingStores.copy(scratch, to: output + (c &* plane &+ outY &* width), count: count)
                     }
                 } else {
                     let target = output + outY * width * channels
@@ -95,6 +99,7 @@ struct FusedPlan: Sendable {
                 }
             }
         }
+        StreamingStores.fence()
         return true
     }
 }

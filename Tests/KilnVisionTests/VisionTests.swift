@@ -72,6 +72,46 @@ import Testing
         #expect(halfTurn == Geometry.flipVertical(Geometry.flipHorizontal(image)))
     }
 
+    /// The vectorised bilinear warp (RGB and RGBA; float32 coordinates, taps read four bytes at
+    /// a time, pixels near the edges handed to the per-pixel path) against the four-tap formula in
+    /// double precision with cv2's border rules: within one grey level everywhere, and mostly equal.
+    @Test(arguments: [BorderMode.constant, .replicate, .reflect101])
+    func bilinearWarpAgreesWithADoubleReference(border: BorderMode) throws {
+        let matrices = [AffineMatrix.rotation(degrees: 30, centerX: 19.5, centerY: 14.5),
+                        .rotation(degrees: -17, centerX: 3, centerY: 40, scale: 1.7),
+                        AffineMatrix(0.5, 0.1, 4, -0.2, 0.6, 9),  // enlarging, sheared
+                        AffineMatrix(1e-7, 0, 0, 0, 1e-7, 0),  // coordinates far outside the float tricks' range
+                        AffineMatrix(1, 0, 25.3, 0, 1, -12.6)]  // mostly off the source
+        for channels in [3, 4] {
+            let image = try pattern(width: 41, height: 29, channels: channels)
+            for matrix in matrices {
+                let out = try Warp.affine(image, matrix: matrix, width: 37, height: 33, border: border, fill: [7, 8, 9, 10])
+                let inverse = try matrix.inverted()
+                var equal = 0
+                for y in 0..<33 {
+                    for x in 0..<37 {
+                        let sx = inverse.a * Double(x) + inverse.b * Double(y) + inverse.c
+                        let sy = inverse.d * Double(x) + inverse.e * Double(y) + inverse.f
+                        let x0 = Int(sx.rounded(.down)), y0 = Int(sy.rounded(.down))
+                        let ax = sx - Double(x0), ay = sy - Double(y0)
+                        for c in 0..<channels {
+                            func tap(_ px: Int, _ py: Int) -> Double {
+                                guard let ix = border.source(px, 41), let iy = border.source(py, 29) else { return Double(7 + c) }
+                                return Double(image[ix, iy, c])
+                            }
+                            let value = tap(x0, y0) * (1 - ax) * (1 - ay) + tap(x0 + 1, y0) * ax * (1 - ay)
+                                + tap(x0, y0 + 1) * (1 - ax) * ay + tap(x0 + 1, y0 + 1) * ax * ay
+                            let expected = min(max(value.rounded(.toNearestOrEven), 0), 255)
+                            #expect(abs(Double(out[x, y, c]) - expected) <= 1, "\(matrix) (\(x), \(y), \(c))")
+                            if Double(out[x, y, c]) == expected { equal += 1 }
+                        }
+                    }
+                }
+                #expect(equal * 100 >= 37 * 33 * channels * 99, "\(matrix): \(equal) equal")
+            }
+        }
+    }
+
     @Test func codecsRoundTrip() throws {
         for channels in [1, 3, 4] {
             let image = try pattern(channels: channels)

@@ -3,6 +3,7 @@
 #ifndef CKILN_SUPPORT_H
 #define CKILN_SUPPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /// The `-target-cpu` the package was built for (`native`, `x86-64-v3`, ...).
@@ -17,6 +18,15 @@ int32_t ckiln_current_cpu(void);
 /// Moves the calling thread to another CPU of its affinity mask, then restores the mask (so it
 /// is free to move again later): a nudge, not a pin. 0 on success, -1 if there is nowhere to go.
 int32_t ckiln_move_off_cpu(int32_t cpu);
+
+/// Copies `count` floats with non-temporal stores where the CPU has them: for output that is
+/// written once and not read again soon (a batch tensor larger than the caches), which then
+/// neither evicts the working set nor reads each destination line before writing it. Call
+/// `ckiln_stream_fence` before another thread may read what was written.
+void ckiln_stream_floats(float *destination, const float *source, size_t count);
+
+/// Orders the non-temporal stores made so far before any later store (`sfence`).
+void ckiln_stream_fence(void);
 
 /// Bit set of the SIMD features the running CPU has (see `ckiln_cpu_feature`).
 uint32_t ckiln_cpu_features(void);

@@ -26,13 +26,13 @@ public enum BorderMode: String, Sendable, CaseIterable {
         case .constant: return nil
         case .replicate: return index < 0 ? 0 : count - 1
         case .reflect, .reflect101:
+            // cv2.borderInterpolate reflects again and again; the reflections repeat with a period
+            // of 2n (reflect) or 2(n - 1) (reflect-101), so one remainder does it for any index.
             if count == 1 { return 0 }
-            let delta = self == .reflect101 ? 1 : 0
-            var position = index
-            repeat {
-                if position < 0 { position = -position - 1 + delta } else { position = count - 1 - (position - count) - delta }
-            } while position < 0 || position >= count
-            return position
+            let period = self == .reflect ? 2 * count : 2 * (count - 1)
+            let position = (index % period + period) % period
+            guard position >= count else { return position }
+            return self == .reflect ? period - 1 - position : period - position
         }
     }
 }
