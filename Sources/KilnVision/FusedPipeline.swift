@@ -51,6 +51,8 @@ struct FusedPlan: Sendable {
             for value in 0..<256 { buffer[value] = UInt8(value) }
             count = 256
         }
+        // The brightness/contrast changes drawn, as (alpha, beta) of `x * alpha + beta`.
+        var changes: [(Float, Float)] = []
         for step in tail {
             guard random.nextUnitDouble() < step.probability else { continue }
             if let flip = step as? Flip {
@@ -59,10 +61,16 @@ struct FusedPlan: Sendable {
                 let b = change.brightness.sample(&random), c = change.contrast.sample(&random)
                 let next = Color.brightnessContrastTable(brightness: b, contrast: c)
                 table = table.map { next[Int($0)] }
+                changes.append((Float(1 + c), Float(b * 255)))
             }
         }
         let channels = image.channels
         let step = normalize ?? .unit
+        if channels == 3, step.layout == .chw, let change = Self.arithmetic(changes, equals: table) {
+            renderRGB(image, window: window, width: width, height: height, change: change, normalize: step,
+                      flipX: flipX, flipY: flipY, into: output)
+            return true
+        }
         let normalizeTables = step.tables(channels: channels)
         var values = [Float](repeating: 0, count: 256 * channels)
         for c in 0..<channels {
@@ -101,5 +109,84 @@ struct FusedPlan: Sendable {
         }
         StreamingStores.fence()
         return true
+    }
+
+    /// The brightness/contrast map as arithmetic — none (nil alpha), or the one change drawn when
+    /// its float formula gives its table's byte for all 256 inputs (almost always) — or nil when
+    /// only the table will do.
+    static func arithmetic(_ changes: [(Float, Float)], equals table: [UInt8]) -> (alpha: Float, beta: Float)?? {
+        if changes.isEmpty { return .some(nil) }
+        guard changes.count == 1, let (alpha, beta) = changes.first,
+              (0..<256).allSatisfy({ Color.roundedByte(Float($0) * alpha + beta) == table[$0] }) else { return nil }
+        return (alpha, beta)
+    }
+
+    /// RGB to CHW floats 16 pixels at a time: the row's bytes split into channels by constant
+    /// shuffles, brightness/contrast as `round(x * alpha + beta)` clamped in integers, Normalize as
+    /// `x * scale + offset` — the same operations, so the same floats, as the tables.
+    private func renderRGB(_ image: PixelView, window: (x: Int, y: Int, width: Int, height: Int), width: Int, height: Int,
+                           change: (alpha: Float, beta: Float)?, normalize step: Pipeline.NormalizeStep,
+                           flipX: Bool, flipY: Bool, into output: UnsafeMutablePointer<Float>) {
+        typealias Lanes = SIMD16<Float>
+        let coefficients = (0..<3).map { Normalize.coefficients(channel: $0, mean: step.mean, std: step.std) }
+        let scales = (Lanes(repeating: coefficients[0].scale), Lanes(repeating: coefficients[1].scale), Lanes(repeating: coefficients[2].scale))
+        let offsets = (Lanes(repeating: coefficients[0].offset), Lanes(repeating: coefficients[1].offset), Lanes(repeating: coefficients[2].offset))
+        let changes = change != nil, alpha = Lanes(repeating: change?.alpha ?? 1), beta = Lanes(repeating: change?.beta ?? 0)
+        let plane = width &* height, blocks = width / 16
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: width)
+        defer { scratch.deallocate() }
+        Resize.bilinearRows(image, window: window, width: width, height: height) { resizedRow, row in
+            let outY = flipY ? height - 1 - resizedRow : resizedRow
+            for c in 0..<3 {
+                let scale = c == 0 ? scales.0 : c == 1 ? scales.1 : scales.2
+                let offset = c == 0 ? offsets.0 : c == 1 ? offsets.1 : offsets.2
+                @inline(__always) func value(_ bytes: SIMD16<UInt8>) -> Lanes {
+                    var levels = SIMD16<Int32>(truncatingIfNeeded: bytes)
+                    if changes {
+                        // Rounded (1.5 · 2^23 added), then clamped to 0...255 with sign masks.
+                        let scaled = levels.exactFloats * alpha + beta + Lanes(repeating: 12_582_912)
+                        levels = unsafeBitCast(scaled, to: SIMD16<Int32>.self) &- SIMD16(repeating: 0x4B40_0000)
+                        levels &= ~(levels &>> 31)
+                        let excess = levels &- SIMD16(repeating: 255)
+                        levels &-= excess & ~(excess &>> 31)
+                    }
+                    return levels.exactFloats * scale + offset
+                }
+                for block in 0..<blocks {
+                    let source = UnsafeRawPointer(row + block &* 48)
+                    let a = source.loadUnaligned(as: SIMD16<UInt8>.self)
+                    let b = source.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)
+                    let d = source.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt8>.self)
+                    let values = value(Self.channel(c, of: a, b, d))
+                    if flipX {
+                        UnsafeMutableRawPointer(scratch + (width &- 16 &- block &* 16)).storeBytes(of: Self.reversed(values), as: Lanes.self)
+                    } else {
+                        UnsafeMutableRawPointer(scratch + block &* 16).storeBytes(of: values, as: Lanes.self)
+                    }
+                }
+                // The pixels past the last whole block, one at a time.
+                for x in (blocks &* 16)..<width {
+                    let values = value(SIMD16(repeating: row[x &* 3 &+ c]))
+                    scratch[flipX ? width &- 1 &- x : x] = values[0]
+                }
+                StreamingStores.copy(scratch, to: output + (c &* plane &+ outY &* width), count: width)
+            }
+        }
+        StreamingStores.fence()
+    }
+
+    /// Channel `c` of 16 RGB pixels held in three 16-byte vectors (constant shuffles).
+    @inline(__always)
+    private static func channel(_ c: Int, of a: SIMD16<UInt8>, _ b: SIMD16<UInt8>, _ d: SIMD16<UInt8>) -> SIMD16<UInt8> {
+        switch c {
+        case 0: SIMD16(a[0], a[3], a[6], a[9], a[12], a[15], b[2], b[5], b[8], b[11], b[14], d[1], d[4], d[7], d[10], d[13])
+        case 1: SIMD16(a[1], a[4], a[7], a[10], a[13], b[0], b[3], b[6], b[9], b[12], b[15], d[2], d[5], d[8], d[11], d[14])
+        default: SIMD16(a[2], a[5], a[8], a[11], a[14], b[1], b[4], b[7], b[10], b[13], d[0], d[3], d[6], d[9], d[12], d[15])
+        }
+    }
+
+    @inline(__always)
+    private static func reversed(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        SIMD16(v[15], v[14], v[13], v[12], v[11], v[10], v[9], v[8], v[7], v[6], v[5], v[4], v[3], v[2], v[1], v[0])
     }
 }

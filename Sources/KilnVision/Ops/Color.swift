@@ -385,10 +385,16 @@ public enum Normalize {
     static func tables(channels: Int, mean: [Double], std: [Double]) -> [Float] {
         var tables = [Float](repeating: 0, count: 256 * channels)
         for c in 0..<channels {
-            let scale = Float(1 / (255 * std[min(c, std.count - 1)])), offset = Float(-mean[min(c, mean.count - 1)] / std[min(c, std.count - 1)])
+            let (scale, offset) = coefficients(channel: c, mean: mean, std: std)
             for value in 0..<256 { tables[c * 256 + value] = Float(value) * scale + offset }
         }
         return tables
+    }
+
+    /// Channel `c`'s value is `Float(byte) * scale + offset` (a multiply, then an add).
+    static func coefficients(channel c: Int, mean: [Double], std: [Double]) -> (scale: Float, offset: Float) {
+        let deviation = std[min(c, std.count - 1)]
+        return (Float(1 / (255 * deviation)), Float(-mean[min(c, mean.count - 1)] / deviation))
     }
 
     public static func apply(_ image: Image, mean: [Double], std: [Double], layout: Layout,
