@@ -1,3 +1,4 @@
+import Foundation
 import KilnCore
 import Testing
 @testable import KilnVision
@@ -108,6 +109,32 @@ import Testing
                     }
                 }
                 #expect(equal * 100 >= 37 * 33 * channels * 99, "\(matrix): \(equal) equal")
+            }
+        }
+    }
+
+    /// The blur (horizontal rows kept in a ring of `size` rows) against the separable Gaussian
+    /// computed directly in double with reflect-101 borders, including images shorter and
+    /// narrower than the kernel.
+    @Test(arguments: [(40, 30, 1.5), (9, 4, 1.5), (23, 17, 0.6), (5, 13, 1.2)])
+    func gaussianBlurAgreesWithADoubleReference(width: Int, height: Int, sigma: Double) throws {
+        let image = try pattern(width: width, height: height)
+        let out = try Color.gaussianBlur(image, sigma: sigma)
+        let size = Int((sigma * 6 + 1).rounded(.toNearestOrEven)) | 1, half = size / 2
+        let raw = (0..<size).map { exp(-Double(($0 - half) * ($0 - half)) / (2 * sigma * sigma)) }
+        let kernel = raw.map { $0 / raw.reduce(0, +) }
+        for y in 0..<height {
+            for x in 0..<width {
+                for c in 0..<3 {
+                    var value = 0.0
+                    for (ty, wy) in kernel.enumerated() {
+                        let sy = BorderMode.reflect101.source(y + ty - half, height)!
+                        for (tx, wx) in kernel.enumerated() {
+                            value += wy * wx * Double(image[BorderMode.reflect101.source(x + tx - half, width)!, sy, c])
+                        }
+                    }
+                    #expect(abs(Double(out[x, y, c]) - value.rounded()) <= 1, "(\(x), \(y), \(c))")
+                }
             }
         }
     }

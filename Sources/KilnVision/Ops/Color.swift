@@ -208,49 +208,54 @@ public enum Color {
         let kernel = weights.map { Float($0 / total) }
         let width = image.width, height = image.height, channels = image.channels
         let rowLength = width &* channels
-        // Horizontal pass into floats: each row widened once to floats with its reflect-101
-        // border, then every tap is a contiguous multiply-add over the whole row (vectorised).
-        var horizontal = [Float](repeating: 0, count: image.pixels.count)
+        // Horizontal pass into a ring of `size` float rows (cache-resident, where a whole
+        // intermediate image was not): source row r goes to slot r % size when an output row first
+        // needs it. The rows one output row needs span at most `size` consecutive source rows
+        // (reflections stay inside that span), so they never share a slot.
+        var ring = [Float](repeating: 0, count: size * rowLength)
+        var stored = [Int](repeating: -1, count: size)
+        // Each row widened once to floats with its reflect-101 border, then every tap is a
+        // contiguous multiply-add over the whole row (vectorised).
         var padded = [Float](repeating: 0, count: (width + 2 * half) * channels)
         let borderColumns = (0..<(2 * half)).map { index in
             BorderMode.reflect101.source(index < half ? index - half : width + index - half, width)!
         }
-        image.pixels.withUnsafeBufferPointer { source in
-            horizontal.withUnsafeMutableBufferPointer { target in
-                padded.withUnsafeMutableBufferPointer { wide in
-                    kernel.withUnsafeBufferPointer { k in
-                        let line = wide.baseAddress!
-                        // Tap t reads the widened row from column t on: the same rows for every y.
-                        let taps = (0..<size).map { UnsafeRawPointer(line + $0 &* channels) }
-                        for y in 0..<height {
-                            let row = source.baseAddress! + y &* rowLength, out = target.baseAddress! + y &* rowLength
-                            for index in 0..<rowLength { line[half &* channels &+ index] = Float(row[index]) }
-                            for (position, column) in borderColumns.enumerated() {
-                                let x = position < half ? position : width &+ position
-                                for c in 0..<channels { line[x &* channels &+ c] = Float(row[column &* channels &+ c]) }
-                            }
-                            convolve(taps, weights: k.baseAddress!, count: rowLength, into: out)
-                        }
-                    }
-                }
-            }
-        }
-        // Vertical pass, a row at a time (contiguous, vectorised).
         var out = image
         var accumulator = [Float](repeating: 0, count: rowLength)
-        horizontal.withUnsafeBufferPointer { source in
+        image.pixels.withUnsafeBufferPointer { source in
             out.pixels.withUnsafeMutableBufferPointer { target in
-                accumulator.withUnsafeMutableBufferPointer { sums in
-                    kernel.withUnsafeBufferPointer { k in
-                        let sum = sums.baseAddress!
-                        // Tap t of output row y reads row y + t - half (reflected at the edges).
-                        var taps = [UnsafeRawPointer](repeating: UnsafeRawPointer(source.baseAddress!), count: size)
-                        for y in 0..<height {
-                            for tap in 0..<size {
-                                taps[tap] = UnsafeRawPointer(source.baseAddress! + BorderMode.reflect101.source(y + tap - half, height)! &* rowLength)
+                ring.withUnsafeMutableBufferPointer { ring in
+                    padded.withUnsafeMutableBufferPointer { wide in
+                        accumulator.withUnsafeMutableBufferPointer { sums in
+                            kernel.withUnsafeBufferPointer { k in
+                                let line = wide.baseAddress!, rows = ring.baseAddress!, sum = sums.baseAddress!
+                                // Tap t reads the widened row from column t on: the same rows for every y.
+                                let horizontalTaps = (0..<size).map { UnsafeRawPointer(line + $0 &* channels) }
+                                func horizontal(_ y: Int, into out: UnsafeMutablePointer<Float>) {
+                                    let row = source.baseAddress! + y &* rowLength
+                                    for index in 0..<rowLength { line[half &* channels &+ index] = Float(row[index]) }
+                                    for (position, column) in borderColumns.enumerated() {
+                                        let x = position < half ? position : width &+ position
+                                        for c in 0..<channels { line[x &* channels &+ c] = Float(row[column &* channels &+ c]) }
+                                    }
+                                    convolve(horizontalTaps, weights: k.baseAddress!, count: rowLength, into: out)
+                                }
+                                // Vertical pass: tap t of output row y reads row y + t - half (reflected at the edges).
+                                var verticalTaps = [UnsafeRawPointer](repeating: UnsafeRawPointer(rows), count: size)
+                                for y in 0..<height {
+                                    for tap in 0..<size {
+                                        let sourceRow = BorderMode.reflect101.source(y + tap - half, height)!
+                                        let slot = sourceRow % size, slotRow = rows + slot &* rowLength
+                                        if stored[slot] != sourceRow {
+                                            horizontal(sourceRow, into: slotRow)
+                                            stored[slot] = sourceRow
+                                        }
+                                        verticalTaps[tap] = UnsafeRawPointer(slotRow)
+                                    }
+                                    convolve(verticalTaps, weights: k.baseAddress!, count: rowLength, into: sum)
+                                    narrow(sum, count: rowLength, into: target.baseAddress! + y &* rowLength)
+                                }
                             }
-                            convolve(taps, weights: k.baseAddress!, count: rowLength, into: sum)
-                            narrow(sum, count: rowLength, into: target.baseAddress! + y &* rowLength)
                         }
                     }
                 }
