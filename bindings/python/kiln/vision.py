@@ -12,6 +12,7 @@ such as image[::-1] are read in place). Sample i of a seed depends on (seed, i) 
 import ctypes
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -90,6 +91,7 @@ class Pipeline:
         check(_ffi.lib.kiln_augment_pipeline_info(self._handle, ctypes.byref(normalizes), ctypes.byref(chw)))
         self.normalizes = bool(normalizes.value)
         self.layout = "CHW" if chw.value else "HWC"
+        self._spare = None  # the last batch's array, reused once nothing else refers to it
 
     def __del__(self):
         handle = getattr(self, "_handle", None)
@@ -127,7 +129,13 @@ class Pipeline:
         pointer = views.ctypes.data_as(ctypes.POINTER(_ffi.ImageView))
         shape = (ctypes.c_int64 * 4)()
         check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, None, 0, shape))
-        out = np.empty(tuple(shape), dtype=np.float32)
+        out = self._spare
+        # A fresh array of this size costs page faults about a quarter of the batch's own work, so
+        # the previous one is written again when only this object (and `out`, and the call's
+        # argument) refer to it: a batch still held — or viewed, or wrapped by torch.from_numpy —
+        # is never overwritten.
+        if out is None or out.shape != tuple(shape) or sys.getrefcount(out) > 3:
+            out = self._spare = np.empty(tuple(shape), dtype=np.float32)
         check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, out.ctypes.data, out.size, shape))
         del keep
         return out

@@ -158,3 +158,24 @@ def test_balanced_sampling_oversamples_minorities_reproducibly():
     np.testing.assert_allclose(np.bincount(labels[skewed]) / skewed.size, [0.5, 0.25, 0.25], atol=0.015)
     with pytest.raises(kiln.KilnError):
         kiln.vision.balanced_indices(labels, 10, target=[1, 1])
+
+
+def test_a_batch_still_referred_to_is_never_overwritten(photos):
+    """`batch` writes the previous array again only once nothing else refers to it."""
+    pipeline = kiln.vision.Pipeline({"transforms": [{"name": "RandomResizedCrop", "size": [32, 32]}, {"name": "Normalize"}]})
+    images = [np.ascontiguousarray(photo[:64, :64]) for photo in photos[:3]]
+    first = pipeline.batch(images, seed=1)
+    kept = first.copy()
+    view = pipeline.batch(images, seed=2)[1:]  # a view keeps its batch alive
+    second = pipeline.batch(images, seed=3)
+    assert not np.shares_memory(first, second) and not np.shares_memory(view, second)
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_array_equal(view, pipeline.batch(images, seed=2)[1:])
+    expected = second.copy()
+    del second, view
+    third = pipeline.batch(images, seed=3)
+    address = third.ctypes.data
+    del third
+    again = pipeline.batch(images, seed=3)  # nothing held the last one: its memory is reused
+    assert again.ctypes.data == address
+    np.testing.assert_array_equal(again, expected)
