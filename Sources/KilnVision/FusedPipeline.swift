@@ -112,11 +112,12 @@ struct FusedPlan: Sendable {
     }
 
     /// The brightness/contrast map as arithmetic — none (nil alpha), or the one change drawn when
-    /// its float formula gives its table's byte for all 256 inputs (almost always) — or nil when
-    /// only the table will do.
+    /// its float formula gives its table's byte for all 256 inputs (almost always) and stays
+    /// within the rounding trick's range (below 2^21 in magnitude) — or nil when only the table
+    /// will do.
     static func arithmetic(_ changes: [(Float, Float)], equals table: [UInt8]) -> (alpha: Float, beta: Float)?? {
         if changes.isEmpty { return .some(nil) }
-        guard changes.count == 1, let (alpha, beta) = changes.first,
+        guard changes.count == 1, let (alpha, beta) = changes.first, abs(alpha) * 255 + abs(beta) < Float(1 << 21),
               (0..<256).allSatisfy({ Color.roundedByte(Float($0) * alpha + beta) == table[$0] }) else { return nil }
         return (alpha, beta)
     }

@@ -227,6 +227,8 @@ import Testing
         #"{"transforms": [{"name": "RandomResizedCrop", "size": [24, 20]}, {"name": "HorizontalFlip", "p": 0.5}, {"name": "RandomBrightnessContrast", "p": 0.5}, {"name": "Normalize", "layout": "CHW"}]}"#,
         #"{"transforms": [{"name": "Resize", "height": 17, "width": 29}, {"name": "VerticalFlip", "p": 0.5}, {"name": "HorizontalFlip", "p": 0.5}, {"name": "RandomBrightnessContrast", "brightness_limit": 0.5, "p": 0.7}, {"name": "RandomBrightnessContrast", "p": 0.5}, {"name": "Normalize", "layout": "HWC"}]}"#,
         #"{"transforms": [{"name": "RandomResizedCrop", "size": [16, 16], "p": 0.8}, {"name": "HorizontalFlip"}], "p": 0.9}"#,
+        // A contrast far beyond the float rounding trick's range: the table path.
+        #"{"transforms": [{"name": "RandomResizedCrop", "size": [9, 20]}, {"name": "RandomBrightnessContrast", "contrast_limit": [30000, 40000], "p": 1}, {"name": "Normalize", "layout": "CHW"}]}"#,
         // RGB to CHW 16 pixels at a time: two whole blocks and a tail, flipped or not.
         #"{"transforms": [{"name": "RandomResizedCrop", "size": [9, 41]}, {"name": "HorizontalFlip", "p": 0.5}, {"name": "RandomBrightnessContrast", "brightness_limit": 0.4, "contrast_limit": 0.6, "p": 0.6}, {"name": "Normalize", "mean": [0.1, 0.5, 0.9], "std": [0.3, 0.2, 0.1], "layout": "CHW"}]}"#,
     ])
