@@ -92,6 +92,7 @@ class Pipeline:
         self.normalizes = bool(normalizes.value)
         self.layout = "CHW" if chw.value else "HWC"
         self._spare = None  # the last batch's array, reused once nothing else refers to it
+        self._unshared = 0  # its reference count when only this object refers to it
 
     def __del__(self):
         handle = getattr(self, "_handle", None)
@@ -131,11 +132,12 @@ class Pipeline:
         check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, None, 0, shape))
         out = self._spare
         # A fresh array of this size costs page faults about a quarter of the batch's own work, so
-        # the previous one is written again when only this object (and `out`, and the call's
-        # argument) refer to it: a batch still held — or viewed, or wrapped by torch.from_numpy —
-        # is never overwritten.
-        if out is None or out.shape != tuple(shape) or sys.getrefcount(out) > 3:
+        # the previous one is written again when only this object refers to it: a batch still
+        # held — or viewed, or wrapped by torch.from_numpy — is never overwritten. The count to
+        # compare with is measured in the same place, whatever the interpreter's own references.
+        if out is None or out.shape != tuple(shape) or sys.getrefcount(out) > self._unshared:
             out = self._spare = np.empty(tuple(shape), dtype=np.float32)
+            self._unshared = sys.getrefcount(out)
         check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, out.ctypes.data, out.size, shape))
         del keep
         return out
