@@ -51,8 +51,8 @@ struct FusedPlan: Sendable {
             for value in 0..<256 { buffer[value] = UInt8(value) }
             count = 256
         }
-        // The brightness/contrast changes drawn, as (alpha, beta) of `x * alpha + beta`.
-        var changes: [(Float, Float)] = []
+        // The brightness/contrast changes drawn, each as float arithmetic when that reproduces its table.
+        var changes: [(alpha: Float, beta: Float)?] = []
         for step in tail {
             guard random.nextUnitDouble() < step.probability else { continue }
             if let flip = step as? Flip {
@@ -61,12 +61,12 @@ struct FusedPlan: Sendable {
                 let b = change.brightness.sample(&random), c = change.contrast.sample(&random)
                 let next = Color.brightnessContrastTable(brightness: b, contrast: c)
                 table = table.map { next[Int($0)] }
-                changes.append((Float(1 + c), Float(b * 255)))
+                changes.append(Color.brightnessContrastArithmetic(next, brightness: b, contrast: c))
             }
         }
         let channels = image.channels
         let step = normalize ?? .unit
-        if channels == 3, step.layout == .chw, let change = Self.arithmetic(changes, equals: table) {
+        if channels == 3, step.layout == .chw, let change = Self.arithmetic(changes) {
             renderRGB(image, window: window, width: width, height: height, change: change, normalize: step,
                       flipX: flipX, flipY: flipY, into: output)
             return true
@@ -112,13 +112,11 @@ struct FusedPlan: Sendable {
     }
 
     /// The brightness/contrast map as arithmetic — none (nil alpha), or the one change drawn when
-    /// its float formula gives its table's byte for all 256 inputs (almost always) and stays
-    /// within the rounding trick's range (below 2^21 in magnitude) — or nil when only the table
-    /// will do.
-    static func arithmetic(_ changes: [(Float, Float)], equals table: [UInt8]) -> (alpha: Float, beta: Float)?? {
+    /// it has a float formula (see `Color.brightnessContrastArithmetic`) within the rounding
+    /// trick's range (below 2^21 in magnitude) — or nil when only the table will do.
+    static func arithmetic(_ changes: [(alpha: Float, beta: Float)?]) -> (alpha: Float, beta: Float)?? {
         if changes.isEmpty { return .some(nil) }
-        guard changes.count == 1, let (alpha, beta) = changes.first, abs(alpha) * 255 + abs(beta) < Float(1 << 21),
-              (0..<256).allSatisfy({ Color.roundedByte(Float($0) * alpha + beta) == table[$0] }) else { return nil }
+        guard changes.count == 1, let (alpha, beta) = changes[0], abs(alpha) * 255 + abs(beta) < Float(1 << 21) else { return nil }
         return (alpha, beta)
     }
 
@@ -144,9 +142,8 @@ struct FusedPlan: Sendable {
                 @inline(__always) func value(_ bytes: SIMD16<UInt8>) -> Lanes {
                     var levels = SIMD16<Int32>(truncatingIfNeeded: bytes)
                     if changes {
-                        // Rounded (1.5 · 2^23 added), then clamped to 0...255 with sign masks.
-                        let scaled = levels.exactFloats * alpha + beta + Lanes(repeating: 12_582_912)
-                        levels = unsafeBitCast(scaled, to: SIMD16<Int32>.self) &- SIMD16(repeating: 0x4B40_0000)
+                        // Rounded, then clamped to 0...255 with sign masks.
+                        levels = (levels.exactFloats * alpha + beta).roundedIntegers
                         levels &= ~(levels &>> 31)
                         let excess = levels &- SIMD16(repeating: 255)
                         levels &-= excess & ~(excess &>> 31)

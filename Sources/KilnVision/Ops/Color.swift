@@ -6,10 +6,8 @@ public enum Color {
     /// albumentations' RandomBrightnessContrast with `brightness_by_max`.
     public static func brightnessContrast(_ image: Image, brightness: Double, contrast: Double) -> Image {
         let table = brightnessContrastTable(brightness: brightness, contrast: contrast)
-        // The same map as float arithmetic, which vectorises 16 bytes at a time — used when it
-        // gives the table's value for every one of the 256 inputs (almost always), else the table.
-        let alpha = Float(1 + contrast), beta = Float(brightness * 255)
-        guard image.channels != 4, (0..<256).allSatisfy({ roundedByte(Float($0) * alpha + beta) == table[$0] }) else {
+        // The same map as float arithmetic, which vectorises 16 bytes at a time, else the table.
+        guard image.channels != 4, let (alpha, beta) = brightnessContrastArithmetic(table, brightness: brightness, contrast: contrast) else {
             return mapColor(image, table)
         }
         let pixels = [UInt8](unsafeUninitializedCapacity: image.pixels.count) { target, count in
@@ -33,6 +31,14 @@ public enum Color {
     @inline(__always)
     static func roundedByte(_ value: Double) -> UInt8 {
         UInt8(truncatingIfNeeded: (Swift.min(Swift.max(value, 0), 255) + 6_755_399_441_055_744).bitPattern)
+    }
+
+    /// The brightness/contrast map as float arithmetic, `roundedByte(Float(x) * alpha + beta)`,
+    /// when that gives `table`'s byte for every one of the 256 inputs (almost always); else nil.
+    static func brightnessContrastArithmetic(_ table: [UInt8], brightness: Double, contrast: Double) -> (alpha: Float, beta: Float)? {
+        let alpha = Float(1 + contrast), beta = Float(brightness * 255)
+        guard (0..<256).allSatisfy({ roundedByte(Float($0) * alpha + beta) == table[$0] }) else { return nil }
+        return (alpha, beta)
     }
 
     static func brightnessContrastTable(brightness: Double, contrast: Double) -> [UInt8] {

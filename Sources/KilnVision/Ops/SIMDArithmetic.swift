@@ -8,3 +8,12 @@ extension SIMD16 where Scalar == Int32 {
         unsafeBitCast(self &+ SIMD16(repeating: 0x4B40_0000), to: SIMD16<Float>.self) - SIMD16<Float>(repeating: 12_582_912)
     }
 }
+
+extension SIMD16 where Scalar == Float {
+    /// Rounded half to even, as integers, for magnitudes below 2^22: adding 1.5 · 2^23 puts the
+    /// integer in the low mantissa bits.
+    @inline(__always)
+    var roundedIntegers: SIMD16<Int32> {
+        unsafeBitCast(self + SIMD16(repeating: 12_582_912), to: SIMD16<Int32>.self) &- SIMD16<Int32>(repeating: 0x4B40_0000)
+    }
+}

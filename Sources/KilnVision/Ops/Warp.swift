@@ -197,17 +197,13 @@ public enum Warp {
 
     /// `rounded(.down)` as integers, and what is left, for magnitudes below 2^22 — in integer
     /// and float arithmetic only (SIMD float comparisons, rounding and conversions ran lane by
-    /// lane, see SIMDArithmetic.swift): adding 1.5 · 2^23 rounds to nearest and puts the integer in the low mantissa bits,
-    /// and one is taken off where that went up.
+    /// lane, see SIMDArithmetic.swift): rounded to nearest, then one taken off where that went up.
     @inline(__always)
     private static func floorAndFraction(_ value: SIMD16<Float>) -> (SIMD16<Int32>, SIMD16<Float>) {
-        let magic = SIMD16<Float>(repeating: 12_582_912)
-        let shifted = value + magic
-        let nearest = shifted - magic
-        let difference = value - nearest  // exact, in [-0.5, 0.5]
+        let nearest = value.roundedIntegers
+        let difference = value - nearest.exactFloats  // exact, in [-0.5, 0.5]
         let down = unsafeBitCast(difference, to: SIMD16<Int32>.self) &>> 31  // -1 where nearest went up
-        let integer = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- SIMD16(repeating: 0x4B40_0000) &+ down
-        return (integer, difference - down.exactFloats)
+        return (nearest &+ down, difference - down.exactFloats)
     }
 }
 
