@@ -42,8 +42,13 @@ build: deps
 	swift build
 	ln -sf kiln-cli "$(DEBUG_BIN)/kiln"
 
+# Release builds check exclusive access at compile time only (Xcode's "debug-only" setting): the
+# debug builds the tests run keep the run-time checks, which in a release build cost the load
+# generator about 0.3 µs a request inside SwiftNIO.
+RELEASE_FLAGS := -Xswiftc -enforce-exclusivity=unchecked
+
 release: deps
-	swift build -c release
+	swift build -c release $(RELEASE_FLAGS)
 	ln -sf kiln-cli "$(RELEASE_BIN)/kiln"
 
 test: deps venv build test-swift test-c test-python

@@ -50,23 +50,28 @@ public struct HTTPResponseScanner: Sendable {
         while offset < count {
             switch state {
             case .head:
-                guard let end = Self.headEnd(bytes, from: offset, pending: pending) else {
-                    pending.append(contentsOf: bytes[offset...])
-                    return
-                }
                 if pending.isEmpty {
-                    try parseHead(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+                    // The usual case: the whole head is in this read, parsed in one pass.
+                    guard let end = try parseHead(bytes, from: offset) else {
+                        pending.append(contentsOf: bytes[offset...])
+                        return
+                    }
+                    offset = end
                 } else {
+                    guard let end = Self.headEnd(bytes, from: offset, pending: pending) else {
+                        pending.append(contentsOf: bytes[offset...])
+                        return
+                    }
                     pending.append(contentsOf: bytes[offset..<end])
                     let head = pending
                     pending.removeAll(keepingCapacity: true)
                     var failure: Malformed?
                     head.withUnsafeBytes { buffer in
-                        do { try parseHead(buffer) } catch { failure = error as? Malformed ?? Malformed(description: "\(error)") }
+                        do { _ = try parseHead(buffer, from: 0) } catch { failure = error as? Malformed ?? Malformed(description: "\(error)") }
                     }
                     if let failure { throw failure }
+                    offset = end
                 }
-                offset = end
                 if case .head = state { complete(Response(status: status, keepAlive: keepAlive)) }
             case .body(let remaining):
                 let take = min(remaining, count - offset)
@@ -113,9 +118,13 @@ public struct HTTPResponseScanner: Sendable {
 
     // MARK: - Head
 
-    private mutating func parseHead(_ head: UnsafeRawBufferPointer) throws(Malformed) {
+    /// Parses the head that starts at `start`: the offset just past its blank line, or nil when
+    /// the head does not end in `bytes` (nothing is kept then; the caller collects the bytes).
+    private mutating func parseHead(_ bytes: UnsafeRawBufferPointer, from start: Int) throws(Malformed) -> Int? {
         // "HTTP/1.x NNN reason\r\n"
-        guard head.count >= 12, head[0] == 0x48, head[1] == 0x54, head[2] == 0x54, head[3] == 0x50,
+        guard let statusEnd = Self.firstNewline(bytes, from: start) else { return nil }
+        let head = UnsafeRawBufferPointer(rebasing: bytes[start...])
+        guard statusEnd - start >= 12, head[0] == 0x48, head[1] == 0x54, head[2] == 0x54, head[3] == 0x50,
               head[4] == 0x2F, head[5] == 0x31, head[6] == 0x2E, head[8] == 0x20 else {
             throw Malformed(description: "not an HTTP/1.x status line")
         }
@@ -125,18 +134,17 @@ public struct HTTPResponseScanner: Sendable {
             guard digit >= 0, digit <= 9 else { throw Malformed(description: "status code is not three digits") }
             code = code * 10 + digit
         }
-        status = code
-        keepAlive = head[7] == 0x31  // HTTP/1.1 keeps the connection by default, 1.0 does not
+        var keepAlive = head[7] == 0x31  // HTTP/1.1 keeps the connection by default, 1.0 does not
         var contentLength: Int? = nil
         var chunked = false
-        var lineStart = Self.lineEnd(head, from: 0)  // past the status line
-        while lineStart < head.count {
-            let end = Self.lineEnd(head, from: lineStart)
-            var stop = end
-            if stop > lineStart, head[stop - 1] == 0x0A { stop -= 1 }
-            if stop > lineStart, head[stop - 1] == 0x0D { stop -= 1 }
-            let line = UnsafeRawBufferPointer(rebasing: head[lineStart..<stop])
-            lineStart = end
+        var lineStart = statusEnd + 1
+        while true {
+            guard let newline = Self.firstNewline(bytes, from: lineStart) else { return nil }
+            var stop = newline
+            if stop > lineStart, bytes[stop - 1] == 0x0D { stop -= 1 }
+            let line = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<stop])
+            lineStart = newline + 1
+            if line.isEmpty { break }  // the blank line that ends the head
             guard let colon = line.firstIndex(of: 0x3A) else { continue }
             let name = UnsafeRawBufferPointer(rebasing: line[..<colon])
             let value = Self.trimmed(UnsafeRawBufferPointer(rebasing: line[(colon + 1)...]))
@@ -150,7 +158,9 @@ public struct HTTPResponseScanner: Sendable {
                 else if Self.containsIgnoringCase(value, "keep-alive") { keepAlive = true }
             }
         }
-        let bodiless = expectsNoBody || status < 200 || status == 204 || status == 304
+        status = code
+        self.keepAlive = keepAlive
+        let bodiless = expectsNoBody || code < 200 || code == 204 || code == 304
         if bodiless {
             state = .head
         } else if chunked {
@@ -159,8 +169,9 @@ public struct HTTPResponseScanner: Sendable {
             state = contentLength == 0 ? .head : .body(remaining: contentLength)
         } else {
             state = .untilClose
-            keepAlive = false
+            self.keepAlive = false
         }
+        return lineStart
     }
 
     /// The offset just past the blank line that ends the head, looking across `pending`.
@@ -187,10 +198,6 @@ public struct HTTPResponseScanner: Sendable {
         guard start < bytes.count, let base = bytes.baseAddress,
               let found = memchr(base + start, 0x0A, bytes.count - start) else { return nil }
         return base.distance(to: UnsafeRawPointer(found))
-    }
-
-    private static func lineEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
-        firstNewline(bytes, from: start).map { $0 + 1 } ?? bytes.count
     }
 
     /// The next whole line (without its CRLF), collecting partial lines in `pending`.

@@ -45,8 +45,10 @@ public struct RequestStatistics: Sendable {
 
     public var errorCount: Int { errors.values.reduce(0, +) }
 
-    mutating func recordResponse(status: Int, corrected: UInt64, uncorrected: UInt64) {
+    mutating func recordResponse(status: Int, corrected: UInt64, uncorrected: UInt64, bytesReceived: Int, bytesSent: Int) {
         requests += 1
+        self.bytesReceived += bytesReceived
+        self.bytesSent += bytesSent
         statusCounts[status] += 1  // the scanner reads exactly three digits
         if status >= 400 { errors[status >= 500 ? .status5xx : .status4xx, default: 0] += 1 }
         _ = self.corrected.record(min(corrected, self.corrected.highestTrackableValue))

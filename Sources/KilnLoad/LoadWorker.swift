@@ -165,9 +165,9 @@ final class LoadWorker {
     }
 
     /// Sends every request that is due on an idle connection, then sleeps until the next one.
-    private func pump() {
+    private func pump(now: UInt64? = nil) {
         guard !stopping else { return }
-        let now = uptimeNow()
+        let now = now ?? uptimeNow()
         while let intended = nextIntended, intended <= now {
             guard let connection = idle.popLast() else { return }  // a completion pumps again
             let index = globalIndex(sentCount)
@@ -214,9 +214,10 @@ final class LoadWorker {
         loop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(now + delay)) { self.adjustUsers() }
     }
 
-    private func nextUserRequest(_ connection: LoadConnection) {
+    /// `now`, when given, is a reading of the clock taken just before (it saves another).
+    private func nextUserRequest(_ connection: LoadConnection, now: UInt64? = nil) {
         guard connection.userActive, !stopping else { return finishIfDone() }
-        let now = uptimeNow()
+        let now = now ?? uptimeNow()
         let index = globalIndex(sentCount)
         if now >= clock.end || (plan.maxRequests.map { index >= $0 } ?? false) {
             stopSending()
@@ -226,9 +227,9 @@ final class LoadWorker {
         send(on: connection, index: index, intended: now, now: now)
     }
 
-    private func thinkThenContinue(_ connection: LoadConnection, after index: Int) {
+    private func thinkThenContinue(_ connection: LoadConnection, after index: Int, now: UInt64) {
         let think = plan.thinkTime
-        guard think.upperBound > 0 else { return nextUserRequest(connection) }
+        guard think.upperBound > 0 else { return nextUserRequest(connection, now: now) }
         var random = Philox(seed: plan.seed).stream(UInt64(index))
         let seconds = think.lowerBound + (think.upperBound - think.lowerBound) * random.nextUnitDouble()
         loop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { self.nextUserRequest(connection) }
@@ -260,7 +261,7 @@ final class LoadWorker {
         connection.bytesSent = buffer.readableBytes
         connection.scanner.expectsNoBody = isHead[connection.template]
         if shouldRecord(connection), now > result.lastSend { result.lastSend = now }
-        if let context = connection.context, context.channel === channel {
+        if let context = connection.context {  // set and cleared with `connection.channel`
             context.writeAndFlush(NIOAny(buffer), promise: nil)
         } else {
             channel.writeAndFlush(buffer, promise: nil)
@@ -290,6 +291,8 @@ final class LoadWorker {
                     do {
                         try channel.pipeline.syncOperations.addHandler(LoadResponseHandler(worker: self, connection: connection))
                     } catch {
+                        connection.channel = nil
+                        channel.close(promise: nil)
                         self.fail(connection, .connect)
                         return
                     }
@@ -304,8 +307,10 @@ final class LoadWorker {
         isOpenLoop ? connection.intended >= clock.measureStart : connection.sent >= clock.measureStart
     }
 
-    func received(_ buffer: ByteBuffer, on channel: Channel, for connection: LoadConnection) {
-        guard connection.channel === channel else { return }
+    /// Bytes from the connection whose handler's context is `context` (a connection dropped
+    /// since has another context, or none).
+    func received(_ buffer: ByteBuffer, from context: ChannelHandlerContext, for connection: LoadConnection) {
+        guard connection.context === context else { return }
         guard connection.busy else {  // bytes nobody asked for: the connection is out of step
             drop(connection)
             return
@@ -323,9 +328,10 @@ final class LoadWorker {
         if let response { complete(connection, response) }
     }
 
-    func closed(_ channel: Channel, for connection: LoadConnection) {
-        guard connection.channel === channel else { return }
+    func closed(_ context: ChannelHandlerContext, for connection: LoadConnection) {
+        guard connection.context === context else { return }
         connection.channel = nil
+        connection.context = nil
         guard connection.busy else { return }
         if let response = connection.scanner.closed() {
             complete(connection, response)
@@ -339,9 +345,8 @@ final class LoadWorker {
         if shouldRecord(connection) {
             let corrected = now - min(now, connection.intended)
             let uncorrected = now - min(now, connection.sent)
-            stats[connection.template].recordResponse(status: response.status, corrected: corrected, uncorrected: uncorrected)
-            stats[connection.template].bytesReceived += connection.bytesReceived
-            stats[connection.template].bytesSent += connection.bytesSent
+            stats[connection.template].recordResponse(status: response.status, corrected: corrected, uncorrected: uncorrected,
+                                                      bytesReceived: connection.bytesReceived, bytesSent: connection.bytesSent)
             if keepsIntervals {
                 interval.requests += 1
                 if response.status >= 400 { interval.errors += 1 }
@@ -349,7 +354,7 @@ final class LoadWorker {
             }
         }
         if !response.keepAlive { drop(connection) }
-        release(connection)
+        release(connection, now: now)
     }
 
     private func fail(_ connection: LoadConnection, _ kind: LoadErrorKind) {
@@ -373,18 +378,18 @@ final class LoadWorker {
     }
 
     /// The connection's request is over: it takes the next one.
-    private func release(_ connection: LoadConnection, after connectFailure: Bool = false) {
+    private func release(_ connection: LoadConnection, after connectFailure: Bool = false, now: UInt64? = nil) {
         connection.busy = false
         connection.bytesSent = 0
         inFlight -= 1
         if isOpenLoop {
             idle.append(connection)
-            pump()
+            pump(now: now)
         } else if connectFailure {
             // Pace a user whose server is gone instead of spinning.
             loop.assumeIsolated().scheduleTask(in: .milliseconds(10)) { self.nextUserRequest(connection) }
         } else {
-            thinkThenContinue(connection, after: connection.index)
+            thinkThenContinue(connection, after: connection.index, now: now ?? uptimeNow())
         }
         finishIfDone()
     }
@@ -469,11 +474,11 @@ final class LoadResponseHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        worker.received(unwrapInboundIn(data), on: context.channel, for: connection)
+        worker.received(unwrapInboundIn(data), from: context, for: connection)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        worker.closed(context.channel, for: connection)
+        worker.closed(context, for: connection)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
