@@ -49,7 +49,7 @@ public enum Threads {
         configured.store(value, ordering: .relaxed)
     }
 
-    private static let singleThreadedOpenBLAS: Void = openblas_set_num_threads(1)
+    private static let singleThreadedOpenBLAS: Void = ckiln_openblas_single_threaded()
 }
 
 /// Data-parallel loops over Kiln's thread budget.

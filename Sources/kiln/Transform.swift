@@ -96,7 +96,7 @@ extension Transform {
                     width = matrix.columns
                     rows += batch.rowCount
                 }
-                if rows == 0 { width = try loaded.outputSchema.reduce(0) { $0 + $1.width } }
+                if rows == 0 { width = loaded.outputSchema.reduce(0) { $0 + $1.width } }
                 try FileIO.write(try NPY.encodeFloat64(values, shape: [rows, width]), to: output)
             }
             reportSkipped(reader.report)

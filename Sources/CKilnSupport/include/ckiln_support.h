@@ -28,6 +28,10 @@ void ckiln_stream_floats(float *destination, const float *source, size_t count);
 /// Orders the non-temporal stores made so far before any later store (`sfence`).
 void ckiln_stream_fence(void);
 
+/// Makes OpenBLAS compute on the calling thread only and stops the idle threads it started when
+/// it was loaded (they would otherwise spin on a core for a tenth of a second).
+void ckiln_openblas_single_threaded(void);
+
 /// Bit set of the SIMD features the running CPU has (see `ckiln_cpu_feature`).
 uint32_t ckiln_cpu_features(void);
 
