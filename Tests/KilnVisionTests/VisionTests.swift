@@ -139,6 +139,27 @@ import Testing
         }
     }
 
+    /// The 16-pixel HueSaturationValue kernel against the per-pixel path: equal bytes for every
+    /// red and green level with blues at the ends and the middle, under shifts that wrap the hue
+    /// both ways and clamp saturation and value at both ends.
+    @Test(arguments: [(10.0, 20.0, -15.0), (-37.25, -80.5, 42.75), (179.9, 255.0, -255.0), (0.0, 0.0, 0.0), (-0.001, 3.3, 0.5)])
+    func hueSaturationValueKernelEqualsThePerPixelPath(hue: Double, saturation: Double, value: Double) throws {
+        let width = 1021, height = 386  // 394,106 pixels: every (r, g) for six blues, then a remainder of 10
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        let blues: [UInt8] = [0, 1, 127, 128, 254, 255]
+        for index in 0..<(width * height) {
+            let colour = index % (256 * 256 * 6)
+            pixels[index * 3] = UInt8(colour % 256)
+            pixels[index * 3 + 1] = UInt8(colour / 256 % 256)
+            pixels[index * 3 + 2] = blues[colour / 65536]
+        }
+        let image = try Image(width: width, height: height, channels: 3, pixels: pixels)
+        let vectorised = Color.hueSaturationValue(image, hueShift: hue, saturationShift: saturation, valueShift: value, vectorised: true)
+        let perPixel = Color.hueSaturationValue(image, hueShift: hue, saturationShift: saturation, valueShift: value, vectorised: false)
+        let differing = zip(vectorised.pixels, perPixel.pixels).enumerated().first { $0.element.0 != $0.element.1 }
+        #expect(differing == nil, "first difference at byte \(differing?.offset ?? -1)")
+    }
+
     @Test func codecsRoundTrip() throws {
         for channels in [1, 3, 4] {
             let image = try pattern(channels: channels)

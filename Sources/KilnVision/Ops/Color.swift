@@ -106,62 +106,62 @@ public enum Color {
 
     /// Shifts hue (on OpenCV's 0...179 scale of half degrees), saturation and value (on 0...255)
     /// in HSV space. Into HSV exactly as `cv2.COLOR_RGB2HSV` computes 8-bit images (12-bit fixed
-    /// point with its division tables); the shifts as tables over the 256 levels; back to RGB with
-    /// `cv2.COLOR_HSV2RGB`'s sector formula in float.
+    /// point with its division tables); the shifts in float (`HSVShift`); back to RGB with
+    /// `cv2.COLOR_HSV2RGB`'s sector formula in float. RGB images go 16 pixels at a time
+    /// (`HSVKernel`), with the same operations as this per-pixel path, so the bytes are equal.
     public static func hueSaturationValue(_ image: Image, hueShift: Double, saturationShift: Double, valueShift: Double) -> Image {
+        hueSaturationValue(image, hueShift: hueShift, saturationShift: saturationShift, valueShift: valueShift, vectorised: true)
+    }
+
+    static func hueSaturationValue(_ image: Image, hueShift: Double, saturationShift: Double, valueShift: Double,
+                                   vectorised: Bool) -> Image {
         guard image.channels >= 3 else { return brightnessContrast(image, brightness: valueShift / 255, contrast: 0) }
+        let shift = HSVShift(hue: hueShift, saturation: saturationShift, value: valueShift)
         let tables = HSVTables.shared
-        // Shifted hue as a sector coordinate in [0, 6); saturation as a fraction; value.
-        let hues = (0..<256).map { level -> Float in
-            var hue = (Double(level) + hueShift).truncatingRemainder(dividingBy: 180)
-            if hue < 0 { hue += 180 }
-            let sector = Float(hue * 2 / 60)
-            return sector < 6 ? sector : 0
-        }
-        let saturations = (0..<256).map { Float(min(255, max(0, Double($0) + saturationShift)) / 255) }
-        let values = (0..<256).map { Float(min(255, max(0, Double($0) + valueShift))) }
+        let hues = (0..<256).map { shift.sector(Float($0)) }
+        let saturations = (0..<256).map { shift.saturation(Float($0)) }
+        let values = (0..<256).map { shift.value(Float($0)) }
         let channels = image.channels, count = image.width &* image.height
-        var out = image
-        out.pixels.withUnsafeMutableBufferPointer { pixels in
-            tables.saturation.withUnsafeBufferPointer { sdiv in
-                tables.hue.withUnsafeBufferPointer { hdiv in
-                    hues.withUnsafeBufferPointer { hues in
-                        saturations.withUnsafeBufferPointer { saturations in
-                            values.withUnsafeBufferPointer { values in
-                                let pixel = pixels.baseAddress!
-                                for index in 0..<count {
-                                    let at = pixel + index &* channels
-                                    let r = Int32(at[0]), g = Int32(at[1]), b = Int32(at[2])
-                                    // cv2's RGB2HSV_b.
-                                    let v = max(r, g, b), difference = v &- min(r, g, b)
-                                    let s = (difference &* sdiv[Int(v)] &+ (1 << 11)) >> 12
-                                    var h = v == r ? g &- b : (v == g ? b &- r &+ 2 &* difference : r &- g &+ 4 &* difference)
-                                    h = (h &* hdiv[Int(difference)] &+ (1 << 11)) >> 12
-                                    if h < 0 { h &+= 180 }
-                                    // Shifted, then cv2's HSV2RGB_f.
-                                    let hh = hues[Int(h & 255)], ss = saturations[Int(s & 255)], vv = values[Int(v)]
-                                    let sector = Int(hh), fraction = hh - Float(sector)
-                                    let p = vv * (1 - ss), q = vv * (1 - ss * fraction), t = vv * (1 - ss * (1 - fraction))
-                                    let (nr, ng, nb): (Float, Float, Float)
-                                    switch sector {
-                                    case 0: (nr, ng, nb) = (vv, t, p)
-                                    case 1: (nr, ng, nb) = (q, vv, p)
-                                    case 2: (nr, ng, nb) = (p, vv, t)
-                                    case 3: (nr, ng, nb) = (p, q, vv)
-                                    case 4: (nr, ng, nb) = (t, p, vv)
-                                    default: (nr, ng, nb) = (vv, p, q)
-                                    }
-                                    at[0] = roundedByte(nr)
-                                    at[1] = roundedByte(ng)
-                                    at[2] = roundedByte(nb)
-                                }
+        let pixels = [UInt8](unsafeUninitializedCapacity: image.pixels.count) { target, written in
+            image.pixels.withUnsafeBufferPointer { source in
+                tables.saturation.withUnsafeBufferPointer { sdiv in
+                    tables.hue.withUnsafeBufferPointer { hdiv in
+                        let from = source.baseAddress!, to = target.baseAddress!
+                        let vectorCount = vectorised && channels == 3 ? count / 16 * 16 : 0
+                        if vectorCount > 0 { HSVKernel(shift: shift).apply(from, count: vectorCount, into: to) }
+                        for index in vectorCount..<count {
+                            let at = to + index &* channels, pixel = from + index &* channels
+                            let r = Int32(pixel[0]), g = Int32(pixel[1]), b = Int32(pixel[2])
+                            if channels == 4 { at[3] = pixel[3] }
+                            // cv2's RGB2HSV_b.
+                            let v = max(r, g, b), difference = v &- min(r, g, b)
+                            let s = (difference &* sdiv[Int(v)] &+ (1 << 11)) >> 12
+                            var h = v == r ? g &- b : (v == g ? b &- r &+ 2 &* difference : r &- g &+ 4 &* difference)
+                            h = (h &* hdiv[Int(difference)] &+ (1 << 11)) >> 12
+                            if h < 0 { h &+= 180 }
+                            // Shifted, then cv2's HSV2RGB_f.
+                            let hh = hues[Int(h)], ss = saturations[Int(s)], vv = values[Int(v)]
+                            let sector = Int(hh), fraction = hh - Float(sector)
+                            let p = vv * (1 - ss), q = vv * (1 - ss * fraction), t = vv * (1 - ss * (1 - fraction))
+                            let (nr, ng, nb): (Float, Float, Float)
+                            switch sector {
+                            case 0: (nr, ng, nb) = (vv, t, p)
+                            case 1: (nr, ng, nb) = (q, vv, p)
+                            case 2: (nr, ng, nb) = (p, vv, t)
+                            case 3: (nr, ng, nb) = (p, q, vv)
+                            case 4: (nr, ng, nb) = (t, p, vv)
+                            default: (nr, ng, nb) = (vv, p, q)
                             }
+                            at[0] = roundedByte(nr)
+                            at[1] = roundedByte(ng)
+                            at[2] = roundedByte(nb)
                         }
                     }
                 }
             }
+            written = image.pixels.count
         }
-        return out
+        return try! Image(width: image.width, height: image.height, channels: channels, pixels: pixels)
     }
 
     /// Adds Gaussian noise of standard deviation `std * 255` (mean 0) to every colour value,
@@ -343,6 +343,39 @@ public enum Color {
     }
 }
 
+/// HueSaturationValue's shifts, as float operations that the per-pixel and the 16-lane paths
+/// both perform (so that they agree to the bit).
+struct HSVShift {
+    /// The hue shift reduced to (-180, 180).
+    let hue: Float
+    let saturation: Float
+    let value: Float
+
+    init(hue: Double, saturation: Double, value: Double) {
+        self.hue = Float(hue.truncatingRemainder(dividingBy: 180))
+        self.saturation = Float(saturation)
+        self.value = Float(value)
+    }
+
+    /// A hue (0...179) shifted, wrapped into [0, 180) and made a sector coordinate in [0, 6).
+    @inline(__always)
+    func sector(_ hue: Float) -> Float {
+        var shifted = hue + self.hue
+        if shifted < 0 { shifted += 180 }
+        if shifted >= 180 { shifted -= 180 }
+        let sector = shifted * (1 / 30)  // cv2's hscale: 6 / 180
+        return sector < 6 ? sector : 0
+    }
+
+    /// A saturation level shifted and clamped to 0...255, as a fraction.
+    @inline(__always)
+    func saturation(_ level: Float) -> Float { Swift.min(Swift.max(level + saturation, 0), 255) * (1 / 255) }
+
+    /// A value level shifted and clamped to 0...255.
+    @inline(__always)
+    func value(_ level: Float) -> Float { Swift.min(Swift.max(level + value, 0), 255) }
+}
+
 /// OpenCV's division tables for 8-bit RGB → HSV (`hsv_shift` = 12): 255 / v and 180 / (6 d).
 final class HSVTables: Sendable {
     static let shared = HSVTables()
@@ -438,3 +471,92 @@ public enum Normalize {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// HueSaturationValue on 16 RGB pixels at a time, the per-pixel path's operations lane by lane
+/// without branches or table lookups: maxima, minima and selections with sign masks; OpenCV's
+/// division tables as a rounded float division (equal to the tables for every level: the
+/// quotients are never within float error of a half); float clamps as integer clamps of the
+/// bit patterns (which order like the values when non-negative).
+struct HSVKernel {
+    typealias Ints = SIMD16<Int32>
+    typealias Floats = SIMD16<Float>
+    let shift: HSVShift
+
+    /// Converts `count` (a multiple of 16) RGB pixels from `source` into `target`.
+    func apply(_ source: UnsafePointer<UInt8>, count: Int, into target: UnsafeMutablePointer<UInt8>) {
+        for first in stride(from: 0, to: count, by: 16) {
+            let (r, g, b) = PackedRGB.load(UnsafeRawPointer(source + first &* 3))
+            let (red, green, blue) = convert(r, g, b)
+            PackedRGB.store(red, green, blue, to: UnsafeMutableRawPointer(target + first &* 3))
+        }
+    }
+
+    @inline(__always)
+    private func convert(_ r: Ints, _ g: Ints, _ b: Ints) -> (Ints, Ints, Ints) {
+        // cv2's RGB2HSV_b.
+        let v = Self.maximum(r, Self.maximum(g, b))
+        let difference = v &- Self.minimum(r, Self.minimum(g, b))
+        let s = (difference &* Self.divided(1_044_480, by: v) &+ Ints(repeating: 1 << 11)) &>> 12  // (255 << 12) / v
+        let isRed = Self.isZero(v &- r), isGreen = Self.isZero(v &- g)
+        let twice = difference &+ difference
+        var h = Self.select(isRed, g &- b, Self.select(isGreen, b &- r &+ twice, r &- g &+ twice &+ twice))
+        h = (h &* Self.divided(122_880, by: difference) &+ Ints(repeating: 1 << 11)) &>> 12  // (180 << 12) / (6 d)
+        h &+= (h &>> 31) & Ints(repeating: 180)
+        // Shifted (HSVShift's operations), then cv2's HSV2RGB_f.
+        var hue = h.exactFloats + Floats(repeating: shift.hue)
+        hue = Self.adding(180, to: hue, where: Self.signMask(hue))
+        hue = Self.adding(-180, to: hue, where: ~Self.signMask(hue - Floats(repeating: 180)))
+        var sector = hue * Floats(repeating: 1 / 30)
+        sector = Self.bits(Self.pattern(sector) & Self.signMask(sector - Floats(repeating: 6)))  // 6 or more -> 0
+        let saturation = Self.clamped(s.exactFloats + Floats(repeating: shift.saturation)) * Floats(repeating: 1 / 255)
+        let value = Self.clamped(v.exactFloats + Floats(repeating: shift.value))
+        // The sector's integer part (a floor: the rounded value, less one where it exceeds).
+        var whole = sector.roundedIntegers
+        whole &+= Self.signMask(sector - whole.exactFloats)
+        let fraction = sector - whole.exactFloats
+        let one = Floats(repeating: 1)
+        let p = value * (one - saturation), q = value * (one - saturation * fraction)
+        let t = value * (one - saturation * (one - fraction))
+        let s0 = Self.isZero(whole), s1 = Self.isZero(whole &- 1), s2 = Self.isZero(whole &- 2)
+        let s3 = Self.isZero(whole &- 3), s4 = Self.isZero(whole &- 4), s5 = ~(s0 | s1 | s2 | s3 | s4)
+        let (vb, pb, qb, tb) = (Self.pattern(value), Self.pattern(p), Self.pattern(q), Self.pattern(t))
+        let red = (vb & (s0 | s5)) | (qb & s1) | (pb & (s2 | s3)) | (tb & s4)
+        let green = (tb & s0) | (vb & (s1 | s2)) | (qb & s3) | (pb & (s4 | s5))
+        let blue = (pb & (s0 | s1)) | (tb & s2) | (vb & (s3 | s4)) | (qb & s5)
+        return (Self.rounded(red), Self.rounded(green), Self.rounded(blue))
+    }
+
+    @inline(__always) private static func pattern(_ x: Floats) -> Ints { unsafeBitCast(x, to: Ints.self) }
+    @inline(__always) private static func bits(_ x: Ints) -> Floats { unsafeBitCast(x, to: Floats.self) }
+    /// All ones in the lanes where `x` is negative (its sign bit set).
+    @inline(__always) private static func signMask(_ x: Floats) -> Ints { pattern(x) &>> 31 }
+    @inline(__always) private static func signMask(_ x: Ints) -> Ints { x &>> 31 }
+    /// All ones in the lanes where `x`, which is not negative, is zero.
+    @inline(__always) private static func isZero(_ x: Ints) -> Ints { (x &- 1) &>> 31 & ~(x &>> 31) }
+    @inline(__always) private static func select(_ mask: Ints, _ a: Ints, _ b: Ints) -> Ints { (a & mask) | (b & ~mask) }
+    @inline(__always) private static func maximum(_ a: Ints, _ b: Ints) -> Ints { let d = a &- b; return a &- (d & (d &>> 31)) }
+    @inline(__always) private static func minimum(_ a: Ints, _ b: Ints) -> Ints { let d = a &- b; return b &+ (d & (d &>> 31)) }
+
+    @inline(__always)
+    private static func adding(_ amount: Float, to x: Floats, where mask: Ints) -> Floats {
+        x + bits(pattern(Floats(repeating: amount)) & mask)
+    }
+
+    /// round(numerator / divisor) for divisors 0...255 (0 where the divisor is 0).
+    @inline(__always)
+    private static func divided(_ numerator: Float, by divisor: Ints) -> Ints {
+        (Floats(repeating: numerator) / divisor.exactFloats).roundedIntegers & ~isZero(divisor)
+    }
+
+    /// `Swift.min(Swift.max(x, 0), 255)` for finite `x`: on the bit patterns, negative values
+    /// (sign set) become +0 and non-negative ones compare as integers.
+    @inline(__always)
+    private static func clamped(_ x: Floats) -> Floats {
+        let positive = pattern(x) & ~signMask(x)
+        return bits(minimum(positive, Ints(repeating: Int32(bitPattern: Float(255).bitPattern))))
+    }
+
+    /// `roundedByte`: clamped, then rounded half to even.
+    @inline(__always)
+    private static func rounded(_ x: Ints) -> Ints { clamped(bits(x)).roundedIntegers }
+}
