@@ -477,6 +477,9 @@ final class LoadResponseHandler: ChannelInboundHandler {
         worker.received(unwrapInboundIn(data), from: context, for: connection)
     }
 
+    /// Nothing after this handler wants to hear of it.
+    func channelReadComplete(context: ChannelHandlerContext) {}
+
     func channelInactive(context: ChannelHandlerContext) {
         worker.closed(context, for: connection)
     }

@@ -226,10 +226,9 @@ public enum Color {
         let borderColumns = (0..<(2 * half)).map { index in
             BorderMode.reflect101.source(index < half ? index - half : width + index - half, width)!
         }
-        var out = image
         var accumulator = [Float](repeating: 0, count: rowLength)
-        image.pixels.withUnsafeBufferPointer { source in
-            out.pixels.withUnsafeMutableBufferPointer { target in
+        let pixels = [UInt8](unsafeUninitializedCapacity: image.pixels.count) { target, written in
+            image.pixels.withUnsafeBufferPointer { source in
                 ring.withUnsafeMutableBufferPointer { ring in
                     padded.withUnsafeMutableBufferPointer { wide in
                         accumulator.withUnsafeMutableBufferPointer { sums in
@@ -266,8 +265,9 @@ public enum Color {
                     }
                 }
             }
+            written = image.pixels.count
         }
-        return out
+        return try! Image(width: width, height: height, channels: channels, pixels: pixels)
     }
 
     /// `output[i] = Σ_t weights[t] · rows[t][i]` (rows of floats) for i < count, 16 lanes at a
