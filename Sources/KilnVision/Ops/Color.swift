@@ -214,19 +214,20 @@ public enum Color {
         let kernel = weights.map { Float($0 / total) }
         let width = image.width, height = image.height, channels = image.channels
         let rowLength = width &* channels
-        // Horizontal pass into a ring of `size` float rows (cache-resident, where a whole
-        // intermediate image was not): source row r goes to slot r % size when an output row first
-        // needs it. The rows one output row needs span at most `size` consecutive source rows
-        // (reflections stay inside that span), so they never share a slot.
-        var ring = [Float](repeating: 0, count: size * rowLength)
-        var stored = [Int](repeating: -1, count: size)
+        // Horizontal pass into a ring of `size + 1` float rows (cache-resident, where a whole
+        // intermediate image was not): source row r goes to slot r % (size + 1) when an output row
+        // first needs it. The rows two neighbouring output rows need span at most `size + 1`
+        // consecutive source rows (reflections stay inside that span), so they never share a slot.
+        let slots = size + 1
+        var ring = [Float](repeating: 0, count: slots * rowLength)
+        var stored = [Int](repeating: -1, count: slots)
         // Each row widened once to floats with its reflect-101 border, then every tap is a
         // contiguous multiply-add over the whole row (vectorised).
         var padded = [Float](repeating: 0, count: (width + 2 * half) * channels)
         let borderColumns = (0..<(2 * half)).map { index in
             BorderMode.reflect101.source(index < half ? index - half : width + index - half, width)!
         }
-        var accumulator = [Float](repeating: 0, count: rowLength)
+        var accumulator = [Float](repeating: 0, count: 2 * rowLength)
         let pixels = [UInt8](unsafeUninitializedCapacity: image.pixels.count) { target, written in
             image.pixels.withUnsafeBufferPointer { source in
                 ring.withUnsafeMutableBufferPointer { ring in
@@ -245,20 +246,30 @@ public enum Color {
                                     }
                                     convolve(horizontalTaps, weights: k.baseAddress!, count: rowLength, into: out)
                                 }
-                                // Vertical pass: tap t of output row y reads row y + t - half (reflected at the edges).
-                                var verticalTaps = [UnsafeRawPointer](repeating: UnsafeRawPointer(rows), count: size)
-                                for y in 0..<height {
-                                    for tap in 0..<size {
+                                // Vertical pass, two output rows at a time: tap t of output row y reads
+                                // row y + t - half (reflected at the edges), so rows y and y + 1 read
+                                // the `size + 1` rows from y - half, each loaded once for both.
+                                var verticalTaps = [UnsafeRawPointer](repeating: UnsafeRawPointer(rows), count: slots)
+                                var y = 0
+                                while y < height {
+                                    let pair = y + 1 < height
+                                    for tap in 0..<(pair ? slots : size) {
                                         let sourceRow = BorderMode.reflect101.source(y + tap - half, height)!
-                                        let slot = sourceRow % size, slotRow = rows + slot &* rowLength
+                                        let slot = sourceRow % slots, slotRow = rows + slot &* rowLength
                                         if stored[slot] != sourceRow {
                                             horizontal(sourceRow, into: slotRow)
                                             stored[slot] = sourceRow
                                         }
                                         verticalTaps[tap] = UnsafeRawPointer(slotRow)
                                     }
-                                    convolve(verticalTaps, weights: k.baseAddress!, count: rowLength, into: sum)
-                                    narrow(sum, count: rowLength, into: target.baseAddress! + y &* rowLength)
+                                    if pair {
+                                        convolvePair(verticalTaps, weights: k.baseAddress!, count: rowLength, into: sum, sum + rowLength)
+                                        narrow(sum, count: 2 &* rowLength, into: target.baseAddress! + y &* rowLength)
+                                    } else {
+                                        convolve(Array(verticalTaps.prefix(size)), weights: k.baseAddress!, count: rowLength, into: sum)
+                                        narrow(sum, count: rowLength, into: target.baseAddress! + y &* rowLength)
+                                    }
+                                    y += 2
                                 }
                             }
                         }
@@ -308,6 +319,67 @@ public enum Color {
                 var sum: Float = 0
                 for tap in 0..<taps { sum += weights[tap] * rows[tap].load(fromByteOffset: index &* 4, as: Float.self) }
                 target.storeBytes(of: sum, toByteOffset: index &* 4, as: Float.self)
+                index &+= 1
+            }
+        }
+    }
+
+    /// Two neighbouring rows of `convolve` from `taps + 1` rows: `first[i] = Σ_t weights[t] ·
+    /// rows[t][i]`, `second[i] = Σ_t weights[t] · rows[t + 1][i]`, each row loaded once for both.
+    @inline(__always)
+    static func convolvePair(_ sources: [UnsafeRawPointer], weights: UnsafePointer<Float>, count: Int,
+                             into first: UnsafeMutablePointer<Float>, _ second: UnsafeMutablePointer<Float>) {
+        let taps = sources.count - 1
+        let one = UnsafeMutableRawPointer(first), two = UnsafeMutableRawPointer(second)
+        sources.withUnsafeBufferPointer { rows in
+            var index = 0
+            while index &+ 32 <= count {
+                let offset = index &* 4
+                var (a, b, c, d) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+                // Row 0 feeds only the first output, row `taps` only the second.
+                var weight = SIMD16<Float>(repeating: weights[0])
+                a.addProduct(rows[0].loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self), weight)
+                b.addProduct(rows[0].loadUnaligned(fromByteOffset: offset &+ 64, as: SIMD16<Float>.self), weight)
+                for tap in 1..<taps {
+                    let x = rows[tap].loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
+                    let z = rows[tap].loadUnaligned(fromByteOffset: offset &+ 64, as: SIMD16<Float>.self)
+                    weight = SIMD16(repeating: weights[tap])
+                    let previous = SIMD16<Float>(repeating: weights[tap &- 1])
+                    a.addProduct(x, weight)
+                    b.addProduct(z, weight)
+                    c.addProduct(x, previous)
+                    d.addProduct(z, previous)
+                }
+                weight = SIMD16(repeating: weights[taps &- 1])
+                c.addProduct(rows[taps].loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self), weight)
+                d.addProduct(rows[taps].loadUnaligned(fromByteOffset: offset &+ 64, as: SIMD16<Float>.self), weight)
+                one.storeBytes(of: a, toByteOffset: offset, as: SIMD16<Float>.self)
+                one.storeBytes(of: b, toByteOffset: offset &+ 64, as: SIMD16<Float>.self)
+                two.storeBytes(of: c, toByteOffset: offset, as: SIMD16<Float>.self)
+                two.storeBytes(of: d, toByteOffset: offset &+ 64, as: SIMD16<Float>.self)
+                index &+= 32
+            }
+            // As `convolve` goes on: 16 lanes (multiply-adds), then single values (multiply, add).
+            while index &+ 16 <= count {
+                let offset = index &* 4
+                var (a, c) = (SIMD16<Float>(), SIMD16<Float>())
+                for tap in 0..<taps {
+                    let weight = SIMD16<Float>(repeating: weights[tap])
+                    a.addProduct(rows[tap].loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self), weight)
+                    c.addProduct(rows[tap &+ 1].loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self), weight)
+                }
+                one.storeBytes(of: a, toByteOffset: offset, as: SIMD16<Float>.self)
+                two.storeBytes(of: c, toByteOffset: offset, as: SIMD16<Float>.self)
+                index &+= 16
+            }
+            while index < count {
+                var (sumOne, sumTwo): (Float, Float) = (0, 0)
+                for tap in 0..<taps {
+                    sumOne += weights[tap] * rows[tap].load(fromByteOffset: index &* 4, as: Float.self)
+                    sumTwo += weights[tap] * rows[tap &+ 1].load(fromByteOffset: index &* 4, as: Float.self)
+                }
+                one.storeBytes(of: sumOne, toByteOffset: index &* 4, as: Float.self)
+                two.storeBytes(of: sumTwo, toByteOffset: index &* 4, as: Float.self)
                 index &+= 1
             }
         }
