@@ -42,6 +42,14 @@ import Testing
         #expect(try scan("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok") == [.init(status: 200, keepAlive: true)])
     }
 
+    @Test func bareLineFeedsEndLinesToo() throws {
+        let text = "HTTP/1.1 200 OK\nContent-Length: 2\nX-Empty:\n\nokHTTP/1.1 201 Created\r\nContent-Length: 0\n\r\n"
+        let expected: [HTTPResponseScanner.Response] = [.init(status: 200, keepAlive: true), .init(status: 201, keepAlive: true)]
+        for cut in [nil] + (1..<text.utf8.count).map(Optional.some) {
+            #expect(try scan(text, cut: cut) == expected, "split at \(cut ?? 0)")
+        }
+    }
+
     @Test func headResponsesHaveNoBody() throws {
         #expect(try scan("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", head: true) == [.init(status: 200, keepAlive: true)])
     }
