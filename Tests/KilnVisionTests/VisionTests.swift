@@ -160,6 +160,36 @@ import Testing
         #expect(differing == nil, "first difference at byte \(differing?.offset ?? -1)")
     }
 
+    /// Area shrinking against the two-dimensional weighted mean it computes separably.
+    @Test(arguments: [(40, 30, 3, 10, 10), (41, 29, 3, 13, 7), (37, 23, 4, 5, 9), (64, 64, 1, 21, 16), (9, 7, 3, 9, 7)])
+    func areaResizeIsTheCoveredMean(width: Int, height: Int, channels: Int, toWidth: Int, toHeight: Int) throws {
+        let source = try pattern(width: width, height: height, channels: channels)
+        let out = try Resize.resize(source, width: toWidth, height: toHeight, interpolation: .area)
+        let sx = Double(width) / Double(toWidth), sy = Double(height) / Double(toHeight)
+        func overlap(_ cell: Int, _ d: Int, _ s: Double) -> Double {
+            max(0, min(Double(d + 1) * s, Double(cell + 1)) - max(Double(d) * s, Double(cell)))
+        }
+        var equal = 0
+        for y in 0..<toHeight {
+            for x in 0..<toWidth {
+                for c in 0..<channels {
+                    var sum = 0.0, total = 0.0
+                    for row in 0..<height {
+                        for column in 0..<width {
+                            let weight = overlap(row, y, sy) * overlap(column, x, sx)
+                            sum += weight * Double(source[column, row, c])
+                            total += weight
+                        }
+                    }
+                    let expected = (sum / total).rounded(.toNearestOrEven)
+                    #expect(abs(Double(out[x, y, c]) - expected) <= 1, "(\(x), \(y), \(c))")
+                    if Double(out[x, y, c]) == expected { equal += 1 }
+                }
+            }
+        }
+        #expect(equal >= toWidth * toHeight * channels * 999 / 1000)
+    }
+
     @Test func codecsRoundTrip() throws {
         for channels in [1, 3, 4] {
             let image = try pattern(channels: channels)

@@ -167,8 +167,10 @@ public enum Resize {
         }
     }
 
+    /// Area averaging: each destination pixel is the mean of the source pixels its cell covers,
+    /// weighted by the overlap. The weights are products of a row's and a column's overlap, so
+    /// each source row is first shrunk across (into doubles), then the rows are summed down.
     static func area(_ image: Image, width: Int, height: Int) throws -> Image {
-        var out = try Image(width: width, height: height, channels: image.channels)
         let channels = image.channels
         let sx = scale(image.width, width), sy = scale(image.height, height)
         /// Source cells covered by destination cell d, with their overlap.
@@ -183,23 +185,45 @@ public enum Resize {
             }
             return cells
         }
+        // The columns' cells flattened: cells starts[x]..<starts[x + 1] of `sourceOffsets`/`weights`.
         let columns = (0..<width).map { cover($0, sx, image.width) }
-        for y in 0..<height {
-            let rows = cover(y, sy, image.height)
-            for x in 0..<width {
-                var sums = [Double](repeating: 0, count: channels)
-                var total = 0.0
-                for (row, wy) in rows {
-                    for (column, wx) in columns[x] {
-                        let weight = wx * wy
-                        total += weight
-                        let base = (row * image.width + column) * channels
-                        for c in 0..<channels { sums[c] += weight * Double(image.pixels[base + c]) }
+        let starts = columns.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+        let sourceOffsets = columns.flatMap { $0.map { $0.0 * channels } }
+        let weights = columns.flatMap { $0.map(\.1) }
+        let columnTotals = columns.map { $0.reduce(0) { $0 + $1.1 } }
+        let rowLength = width * channels, sourceRowLength = image.width * channels
+        var sums = [Double](repeating: 0, count: rowLength)
+        let pixels = [UInt8](unsafeUninitializedCapacity: height * rowLength) { target, written in
+            image.pixels.withUnsafeBufferPointer { source in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    for y in 0..<height {
+                        let rows = cover(y, sy, image.height)
+                        for index in 0..<rowLength { sums[index] = 0 }
+                        for (row, rowWeight) in rows {
+                            let line = source.baseAddress! + row * sourceRowLength
+                            for x in 0..<width {
+                                for c in 0..<channels {
+                                    var across = 0.0
+                                    for cell in starts[x]..<starts[x + 1] {
+                                        across += weights[cell] * Double(line[sourceOffsets[cell] + c])
+                                    }
+                                    sums[x * channels + c] += rowWeight * across
+                                }
+                            }
+                        }
+                        let rowTotal = rows.reduce(0) { $0 + $1.1 }
+                        let out = target.baseAddress! + y * rowLength
+                        for x in 0..<width {
+                            let total = rowTotal * columnTotals[x]
+                            for c in 0..<channels {
+                                out[x * channels + c] = UInt8(clamping: Int((sums[x * channels + c] / total).rounded(.toNearestOrEven)))
+                            }
+                        }
                     }
                 }
-                for c in 0..<channels { out[x, y, c] = UInt8(clamping: Int((sums[c] / total).rounded(.toNearestOrEven))) }
             }
+            written = height * rowLength
         }
-        return out
+        return try Image(width: width, height: height, channels: channels, pixels: pixels)
     }
 }
