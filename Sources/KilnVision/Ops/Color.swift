@@ -10,10 +10,16 @@ public enum Color {
         guard image.channels != 4, let (alpha, beta) = brightnessContrastArithmetic(table, brightness: brightness, contrast: contrast) else {
             return mapColor(image, table)
         }
+        guard abs(alpha) * 255 + abs(beta) < 2_097_152 else { return mapColor(image, table) }
         let pixels = [UInt8](unsafeUninitializedCapacity: image.pixels.count) { target, count in
             image.pixels.withUnsafeBufferPointer { source in
                 let from = source.baseAddress!, to = target.baseAddress!
-                for index in 0..<source.count { to[index] = roundedByte(Float(from[index]) * alpha + beta) }
+                // `roundedByte` with the clamp after the rounding, on the bit patterns (integer
+                // maxima and minima; the same bytes for values below 2^21 in magnitude).
+                for index in 0..<source.count {
+                    let bits = Int32(bitPattern: (Float(from[index]) * alpha + beta + 12_582_912).bitPattern)
+                    to[index] = UInt8(truncatingIfNeeded: Swift.min(Swift.max(bits, 0x4B40_0000), 0x4B40_00FF))
+                }
             }
             count = image.pixels.count
         }
