@@ -75,7 +75,7 @@ public enum AugmentSuite {
             var output = [Float](repeating: 0, count: 64 * 3 * 224 * 224)
             var start = 0
             let samples = try Stopwatch.sample(runs: runs, warmup: warmup) {
-                try output.withUnsafeMutableBufferPointer { buffer in
+                _ = try output.withUnsafeMutableBufferPointer { buffer in
                     try pipeline.batch(batch, seed: 1, startIndex: start, threads: Threads.count, into: buffer)
                 }
                 start += 64

@@ -28,6 +28,14 @@ void ckiln_stream_floats(float *destination, const float *source, size_t count);
 /// Orders the non-temporal stores made so far before any later store (`sfence`).
 void ckiln_stream_fence(void);
 
+/// `target[i] = table[source[i]]` for i < count (`table`: 256 bytes): 64 bytes a step with
+/// AVX-512 VBMI's byte permutes where the CPU has them, else one byte at a time. `source` and
+/// `target` may be the same.
+void ckiln_lookup_bytes(const uint8_t *source, uint8_t *target, size_t count, const uint8_t *table);
+
+/// Whether `ckiln_lookup_bytes` takes the AVX-512 VBMI path on this CPU (1) or not (0).
+int32_t ckiln_lookup_is_vectorised(void);
+
 /// Makes OpenBLAS compute on the calling thread only and stops the idle threads it started when
 /// it was loaded (they would otherwise spin on a core for a tenth of a second).
 void ckiln_openblas_single_threaded(void);
