@@ -5,10 +5,14 @@ public enum Color {
     /// `out = clip(round(in * (1 + contrast) + brightness * 255))` per channel (alpha untouched),
     /// albumentations' RandomBrightnessContrast with `brightness_by_max`.
     public static func brightnessContrast(_ image: Image, brightness: Double, contrast: Double) -> Image {
+        brightnessContrast(image, brightness: brightness, contrast: contrast, lookup: ByteLookup.isVectorised)
+    }
+
+    /// The table, looked up 64 bytes at a time where the CPU permutes bytes (`lookup`); else the
+    /// same map as float arithmetic (16 bytes at a time) when that reproduces it; else the table.
+    static func brightnessContrast(_ image: Image, brightness: Double, contrast: Double, lookup: Bool) -> Image {
         let table = brightnessContrastTable(brightness: brightness, contrast: contrast)
-        // The table, looked up 64 bytes at a time where the CPU permutes bytes; else the same map
-        // as float arithmetic (16 bytes at a time) when that reproduces it; else the table.
-        guard image.channels != 4, !ByteLookup.isVectorised,
+        guard image.channels != 4, !lookup,
               let (alpha, beta) = brightnessContrastArithmetic(table, brightness: brightness, contrast: contrast),
               abs(alpha) * 255 + abs(beta) < 2_097_152 else {
             return mapColor(image, table)
