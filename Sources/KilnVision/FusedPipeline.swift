@@ -112,12 +112,12 @@ struct FusedPlan: Sendable {
     }
 
     /// The brightness/contrast map as arithmetic — none (nil alpha), or the one change drawn when
-    /// it has a float formula (see `Color.brightnessContrastArithmetic`) within the rounding
-    /// trick's range (below 2^21 in magnitude) — or nil when only the table will do.
+    /// it has a float formula (see `Color.brightnessContrastArithmetic`) — or nil when only the
+    /// table will do.
     static func arithmetic(_ changes: [(alpha: Float, beta: Float)?]) -> (alpha: Float, beta: Float)?? {
         if changes.isEmpty { return .some(nil) }
-        guard changes.count == 1, let (alpha, beta) = changes[0], abs(alpha) * 255 + abs(beta) < Float(1 << 21) else { return nil }
-        return (alpha, beta)
+        guard changes.count == 1, let change = changes[0] else { return nil }
+        return change
     }
 
     /// RGB to CHW floats 16 pixels at a time: the row's bytes split into channels by constant
@@ -143,10 +143,8 @@ struct FusedPlan: Sendable {
                     var levels = SIMD16<Int32>(truncatingIfNeeded: bytes)
                     if changes {
                         // Rounded, then clamped to 0...255 with sign masks.
-                        levels = (levels.exactFloats * alpha + beta).roundedIntegers
-                        levels &= ~(levels &>> 31)
-                        let excess = levels &- SIMD16(repeating: 255)
-                        levels &-= excess & ~(excess &>> 31)
+                        let rounded = (levels.exactFloats * alpha + beta).roundedIntegers
+                        levels = .minimum(.maximum(rounded, SIMD16()), SIMD16(repeating: 255))
                     }
                     return levels.exactFloats * scale + offset
                 }

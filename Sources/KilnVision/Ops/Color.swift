@@ -13,8 +13,7 @@ public enum Color {
     static func brightnessContrast(_ image: Image, brightness: Double, contrast: Double, lookup: Bool) -> Image {
         let table = brightnessContrastTable(brightness: brightness, contrast: contrast)
         guard image.channels != 4, !lookup,
-              let (alpha, beta) = brightnessContrastArithmetic(table, brightness: brightness, contrast: contrast),
-              abs(alpha) * 255 + abs(beta) < 2_097_152 else {
+              let (alpha, beta) = brightnessContrastArithmetic(table, brightness: brightness, contrast: contrast) else {
             return mapColor(image, table)
         }
         let pixels = [UInt8](unsafeUninitializedCapacity: image.pixels.count) { target, count in
@@ -46,10 +45,12 @@ public enum Color {
     }
 
     /// The brightness/contrast map as float arithmetic, `roundedByte(Float(x) * alpha + beta)`,
-    /// when that gives `table`'s byte for every one of the 256 inputs (almost always); else nil.
+    /// when that gives `table`'s byte for every one of the 256 inputs (almost always) and stays
+    /// within the range (below 2^21 in magnitude) of the rounding trick its users apply after it,
+    /// adding 1.5 · 2^23 and clamping the bit patterns; else nil.
     static func brightnessContrastArithmetic(_ table: [UInt8], brightness: Double, contrast: Double) -> (alpha: Float, beta: Float)? {
         let alpha = Float(1 + contrast), beta = Float(brightness * 255)
-        guard (0..<256).allSatisfy({ roundedByte(Float($0) * alpha + beta) == table[$0] }) else { return nil }
+        guard abs(alpha) * 255 + abs(beta) < Float(1 << 21), (0..<256).allSatisfy({ roundedByte(Float($0) * alpha + beta) == table[$0] }) else { return nil }
         return (alpha, beta)
     }
 
@@ -578,8 +579,8 @@ struct HSVKernel {
     @inline(__always)
     private func convert(_ r: Ints, _ g: Ints, _ b: Ints) -> (Ints, Ints, Ints) {
         // cv2's RGB2HSV_b.
-        let v = Self.maximum(r, Self.maximum(g, b))
-        let difference = v &- Self.minimum(r, Self.minimum(g, b))
+        let v = Ints.maximum(r, Ints.maximum(g, b))
+        let difference = v &- Ints.minimum(r, Ints.minimum(g, b))
         let s = (difference &* Self.divided(1_044_480, by: v) &+ Ints(repeating: 1 << 11)) &>> 12  // (255 << 12) / v
         let isRed = Self.isZero(v &- r), isGreen = Self.isZero(v &- g)
         let twice = difference &+ difference
@@ -594,10 +595,7 @@ struct HSVKernel {
         sector = Self.bits(Self.pattern(sector) & Self.signMask(sector - Floats(repeating: 6)))  // 6 or more -> 0
         let saturation = Self.clamped(s.exactFloats + Floats(repeating: shift.saturation)) * Floats(repeating: 1 / 255)
         let value = Self.clamped(v.exactFloats + Floats(repeating: shift.value))
-        // The sector's integer part (a floor: the rounded value, less one where it exceeds).
-        var whole = sector.roundedIntegers
-        whole &+= Self.signMask(sector - whole.exactFloats)
-        let fraction = sector - whole.exactFloats
+        let (whole, fraction) = sector.floorAndFraction
         let one = Floats(repeating: 1)
         let p = value * (one - saturation), q = value * (one - saturation * fraction)
         let t = value * (one - saturation * (one - fraction))
@@ -614,12 +612,9 @@ struct HSVKernel {
     @inline(__always) private static func bits(_ x: Ints) -> Floats { unsafeBitCast(x, to: Floats.self) }
     /// All ones in the lanes where `x` is negative (its sign bit set).
     @inline(__always) private static func signMask(_ x: Floats) -> Ints { pattern(x) &>> 31 }
-    @inline(__always) private static func signMask(_ x: Ints) -> Ints { x &>> 31 }
     /// All ones in the lanes where `x`, which is not negative, is zero.
     @inline(__always) private static func isZero(_ x: Ints) -> Ints { (x &- 1) &>> 31 & ~(x &>> 31) }
     @inline(__always) private static func select(_ mask: Ints, _ a: Ints, _ b: Ints) -> Ints { (a & mask) | (b & ~mask) }
-    @inline(__always) private static func maximum(_ a: Ints, _ b: Ints) -> Ints { let d = a &- b; return a &- (d & (d &>> 31)) }
-    @inline(__always) private static func minimum(_ a: Ints, _ b: Ints) -> Ints { let d = a &- b; return b &+ (d & (d &>> 31)) }
 
     @inline(__always)
     private static func adding(_ amount: Float, to x: Floats, where mask: Ints) -> Floats {
@@ -637,7 +632,7 @@ struct HSVKernel {
     @inline(__always)
     private static func clamped(_ x: Floats) -> Floats {
         let positive = pattern(x) & ~signMask(x)
-        return bits(minimum(positive, Ints(repeating: Int32(bitPattern: Float(255).bitPattern))))
+        return bits(Ints.minimum(positive, Ints(repeating: Int32(bitPattern: Float(255).bitPattern))))
     }
 
     /// `roundedByte`: clamped, then rounded half to even.

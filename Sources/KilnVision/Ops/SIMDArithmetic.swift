@@ -7,6 +7,14 @@ extension SIMD16 where Scalar == Int32 {
     var exactFloats: SIMD16<Float> {
         unsafeBitCast(self &+ SIMD16(repeating: 0x4B40_0000), to: SIMD16<Float>.self) - SIMD16<Float>(repeating: 12_582_912)
     }
+
+    /// Lane-wise maximum through the sign of the difference (which must fit in 32 bits).
+    @inline(__always)
+    static func maximum(_ a: Self, _ b: Self) -> Self { let d = a &- b; return a &- (d & (d &>> 31)) }
+
+    /// Lane-wise minimum through the sign of the difference (which must fit in 32 bits).
+    @inline(__always)
+    static func minimum(_ a: Self, _ b: Self) -> Self { let d = a &- b; return b &+ (d & (d &>> 31)) }
 }
 
 extension SIMD16 where Scalar == Float {
@@ -15,6 +23,16 @@ extension SIMD16 where Scalar == Float {
     @inline(__always)
     var roundedIntegers: SIMD16<Int32> {
         unsafeBitCast(self + SIMD16(repeating: 12_582_912), to: SIMD16<Int32>.self) &- SIMD16<Int32>(repeating: 0x4B40_0000)
+    }
+
+    /// `rounded(.down)` as integers, and what is left (exactly), for magnitudes below 2^22:
+    /// rounded to nearest, then one taken off where that went up.
+    @inline(__always)
+    var floorAndFraction: (SIMD16<Int32>, SIMD16<Float>) {
+        let nearest = roundedIntegers
+        let difference = self - nearest.exactFloats  // exact, in [-0.5, 0.5]
+        let down = unsafeBitCast(difference, to: SIMD16<Int32>.self) &>> 31  // -1 where nearest went up
+        return (nearest &+ down, difference - down.exactFloats)
     }
 }
 

@@ -148,7 +148,7 @@ public enum Warp {
                     continue
                 }
                 let xs = ramp + Lanes(repeating: Float(block))
-                let (ix, ax) = floorAndFraction(rowX.addingProduct(xs, a)), (iy, ay) = floorAndFraction(rowY.addingProduct(xs, d))
+                let (ix, ax) = rowX.addingProduct(xs, a).floorAndFraction, (iy, ay) = rowY.addingProduct(xs, d).floorAndFraction
                 UnsafeMutableRawPointer(fractionsX + block).storeBytes(of: ax, as: Lanes.self)
                 UnsafeMutableRawPointer(fractionsY + block).storeBytes(of: ay, as: Lanes.self)
                 let offset = (iy &* Int32(sourceWidth) &+ ix) &* Int32(channels)
@@ -193,17 +193,6 @@ public enum Warp {
     private static func clamp<V: SIMD>(_ value: V, _ low: V, _ high: V) -> V where V.Scalar: FloatingPoint {
         let raised = value.replacing(with: low, where: value .< low)
         return raised.replacing(with: high, where: raised .> high)
-    }
-
-    /// `rounded(.down)` as integers, and what is left, for magnitudes below 2^22 — in integer
-    /// and float arithmetic only (SIMD float comparisons, rounding and conversions ran lane by
-    /// lane, see SIMDArithmetic.swift): rounded to nearest, then one taken off where that went up.
-    @inline(__always)
-    private static func floorAndFraction(_ value: SIMD16<Float>) -> (SIMD16<Int32>, SIMD16<Float>) {
-        let nearest = value.roundedIntegers
-        let difference = value - nearest.exactFloats  // exact, in [-0.5, 0.5]
-        let down = unsafeBitCast(difference, to: SIMD16<Int32>.self) &>> 31  // -1 where nearest went up
-        return (nearest &+ down, difference - down.exactFloats)
     }
 }
 
