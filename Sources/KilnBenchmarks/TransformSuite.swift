@@ -27,20 +27,17 @@ public enum TransformSuite {
                       ("peak_mb", .double(peakResidentMegabytes())), ("kernel", .string("kiln CSVReader"))])
     }
 
-    /// A full analysis of the spec over the file, then the graph applied to every batch (the
-    /// outputs are consumed batch by batch, as a training input pipeline would). Work: rows.
+    /// A full analysis of the spec over the file, then the graph applied to every batch
+    /// (`TransformGraph.analyzeAndApply`; the outputs are consumed batch by batch, as a
+    /// training input pipeline would). Work: rows.
     public static func analyzeTransform(path: String, spec: String, runs: Int, warmup: Int) throws -> BenchmarkResult {
         let parsed = try TransformSpec(jsonText: spec)
         var rows = 0
         var checksum = 0.0
         let cpuBefore = cpuSeconds()
         let samples = try Stopwatch.sample(runs: runs, warmup: warmup) {
-            let graph = try TransformAnalysis.analyze(spec: parsed, csvPath: path).finish()
-            var options = CSVOptions()
-            options.columns = graph.inputSchema.map(\.name)
-            for field in graph.inputSchema { options.types[field.name] = field.type }
             rows = 0
-            try graph.apply(reader: try CSVReader(path: path, options: options)) { batch in
+            _ = try TransformGraph.analyzeAndApply(spec: parsed, csvPath: path) { batch in
                 rows += batch.rowCount
                 if case .single(let column) = batch.outputs[0], let value = column.number(0) { checksum += value }
             }
@@ -51,7 +48,7 @@ public enum TransformSuite {
             workPerRun: Double(rows),
             details: [("rows", .int(rows)), ("threads", .int(Threads.count)), ("cpu_s", .double(cpu)),
                       ("peak_mb", .double(peakResidentMegabytes())), ("checksum", .double(checksum)),
-                      ("kernel", .string("kiln TransformAnalysis + TransformGraph.apply"))])
+                      ("kernel", .string("kiln TransformGraph.analyzeAndApply"))])
     }
 
     static func fileSize(_ path: String) throws -> Int {

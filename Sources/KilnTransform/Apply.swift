@@ -55,30 +55,38 @@ extension TransformGraph {
         let constants = feature.constants
         let inputs = try spec.typedInputs.map { try batch.input($0.name, for: spec, kind: $0.kind) }
         let column = inputs[0]
+        let reader = RowReader(column)
         let rows = batch.rowCount
         let name = spec.output
 
         func mapNumbers(_ transform: (Int, Double) -> Double) throws -> OutputColumn {
             var values = [Double](repeating: 0, count: rows)
-            for row in 0..<rows {
-                if let value = column.number(row) { values[row] = transform(row, value) }
+            values.withUnsafeMutableBufferPointer { output in
+                for row in 0..<rows {
+                    if let value = reader.number(row) { output[row] = transform(row, value) }
+                }
             }
             return .single(try Column(name: name, values: .float(values), validity: column.validity))
         }
-        func scales(_ keyColumn: Column?) -> (Int) -> FeatureConstants.Scale {
-            guard let keyColumn else { return { _ in constants.scale } }
-            return { row in
-                keyColumn.withText(row) { key in
-                    guard let key else { return constants.scale }
-                    return constants.perKey[String(decoding: key, as: UTF8.self)] ?? constants.scale
+        /// A scaler's mapping with the analysed constants, or each row's key's (`_per_key`).
+        func mapScaled(_ transform: (FeatureConstants.Scale, Double) -> Double) throws -> OutputColumn {
+            guard inputs.count > 1 else {
+                let scale = constants.scale
+                return try mapNumbers { _, x in transform(scale, x) }
+            }
+            let keys = RowReader(inputs[1])
+            return try mapNumbers { row, x in
+                let scale = keys.withText(row) { key in
+                    key.flatMap { constants.perKey[String(decoding: $0, as: UTF8.self)] } ?? constants.scale
                 }
+                return transform(scale, x)
             }
         }
         func indexColumn(_ index: (Int) -> Int64) throws -> OutputColumn {
             .single(try Column(name: name, values: .int((0..<rows).map(index))))
         }
         func vocabularyIndex(_ row: Int, _ options: VocabularyOptions) -> Int64 {
-            column.withText(row) { text in
+            reader.withText(row) { text in
                 let bytes = text ?? UnsafeBufferPointer(start: nil, count: 0)
                 if text != nil, let id = feature.lookup!.find(bytes) { return Int64(id) }
                 if options.oovBuckets > 0 {
@@ -90,22 +98,12 @@ extension TransformGraph {
 
         switch spec.operation {
         case .scaleToZScore:
-            let scale = scales(inputs.count > 1 ? inputs[1] : nil)
-            return try mapNumbers { row, x in
-                let s = scale(row)
-                return s.std > 0 ? (x - s.mean) / s.std : x - s.mean
-            }
+            return try mapScaled { s, x in s.std > 0 ? (x - s.mean) / s.std : x - s.mean }
         case .scaleTo01:
-            let scale = scales(inputs.count > 1 ? inputs[1] : nil)
-            return try mapNumbers { row, x in
-                let s = scale(row)
-                return s.max > s.min ? (x - s.min) / (s.max - s.min) : x - s.min
-            }
+            return try mapScaled { s, x in s.max > s.min ? (x - s.min) / (s.max - s.min) : x - s.min }
         case .scaleByMinMax(let low, let high, _):
-            let scale = scales(inputs.count > 1 ? inputs[1] : nil)
-            return try mapNumbers { row, x in
-                let s = scale(row)
-                return s.max > s.min ? low + (x - s.min) / (s.max - s.min) * (high - low) : low + (x - s.min)
+            return try mapScaled { s, x in
+                s.max > s.min ? low + (x - s.min) / (s.max - s.min) * (high - low) : low + (x - s.min)
             }
         case .bucketize, .applyBuckets:
             var boundaries = constants.boundaries
@@ -113,17 +111,11 @@ extension TransformGraph {
             var validity = column.validity
             var values = [Int64](repeating: 0, count: rows)
             for row in 0..<rows {
-                guard let x = column.number(row), !x.isNaN else {
+                guard let x = reader.number(row), !x.isNaN else {
                     validity[row] = false
                     continue
                 }
-                var low = 0
-                var high = boundaries.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if boundaries[middle] <= x { low = middle + 1 } else { high = middle }
-                }
-                values[row] = Int64(low)
+                values[row] = Int64(bucket(of: x, boundaries))
             }
             return .single(try Column(name: name, values: .int(values), validity: validity))
         case .vocabulary(let options), .applyVocabulary(_, let options):
@@ -142,7 +134,7 @@ extension TransformGraph {
             return .multi(sparse)
         case .hashStrings(let buckets):
             return try indexColumn { row in
-                column.withText(row) { Int64(XXHash64.hash($0 ?? UnsafeBufferPointer(start: nil, count: 0)) % UInt64(buckets)) }
+                reader.withText(row) { Int64(XXHash64.hash($0 ?? UnsafeBufferPointer(start: nil, count: 0)) % UInt64(buckets)) }
             }
         case .hashedCross(let buckets):
             var joined: [UInt8] = []
@@ -155,7 +147,7 @@ extension TransformGraph {
                 return Int64(joined.withUnsafeBufferPointer { XXHash64.hash($0) } % UInt64(buckets))
             }
         case .bagOfWords(let options), .tfidf(let options):
-            return .multi(termVector(feature, column, rows, options))
+            return .multi(termVector(feature, reader, rows, options))
         case .impute:
             return .single(try impute(column, fill: constants.fill, output: outputField(feature).type, name: name))
         case .clip(let low, let high):
@@ -190,7 +182,7 @@ extension TransformGraph {
         }
     }
 
-    private func termVector(_ feature: CompiledFeature, _ column: Column, _ rows: Int, _ options: TextOptions) -> SparseColumn {
+    private func termVector(_ feature: CompiledFeature, _ column: RowReader, _ rows: Int, _ options: TextOptions) -> SparseColumn {
         let tokenizer = Tokenizer(options: options)
         let lookup = feature.lookup!
         let idf = feature.constants.idf
@@ -265,6 +257,23 @@ extension TransformGraph {
             return try Column(name: name, values: .string(output), validity: all)
         }
         throw KilnError(.internalError, "impute output type mismatch for '\(name)'")
+    }
+}
+
+/// How many `boundaries` (ascending) are at most `x`: a binary search without branches on the
+/// data, whose outcomes random values would mispredict.
+@inline(__always)
+func bucket(of x: Double, _ boundaries: [Double]) -> Int {
+    guard !boundaries.isEmpty else { return 0 }
+    return boundaries.withUnsafeBufferPointer { boundaries in
+        var base = 0
+        var length = boundaries.count
+        while length > 1 {
+            let half = length / 2
+            base = boundaries[base + half] <= x ? base + half : base
+            length -= half
+        }
+        return base + (boundaries[base] <= x ? 1 : 0)
     }
 }
 

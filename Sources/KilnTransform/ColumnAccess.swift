@@ -64,3 +64,45 @@ extension FeatureSpec {
         return columnsRead.enumerated().map { index, name in (name, index < inputs.count ? kind : .any) }
     }
 }
+
+/// A column's values fetched once for loops over every row of a batch (`Column.number` and
+/// `Column.withText` switch on the storage per call, from another module).
+struct RowReader {
+    private let column: Column
+    private let validity: [UInt64]
+    private let numbers: [Double]
+    private let offsets: [Int]
+    private let bytes: [UInt8]
+    private let isText: Bool
+
+    init(_ column: Column) {
+        self.column = column
+        validity = column.validity.words
+        numbers = column.doubles ?? []
+        if case .string(let strings) = column.values {
+            offsets = strings.offsets
+            bytes = strings.bytes
+            isText = true
+        } else {
+            offsets = []
+            bytes = []
+            isText = false
+        }
+    }
+
+    @inline(__always)
+    func isValid(_ row: Int) -> Bool { validity[row >> 6] >> UInt64(row & 63) & 1 != 0 }
+
+    /// As `Column.number`: nil when missing or text.
+    @inline(__always)
+    func number(_ row: Int) -> Double? { !isText && isValid(row) ? numbers[row] : nil }
+
+    /// As `Column.withText`: the bytes of value `row` (numbers as the CSV writer prints them),
+    /// nil when missing.
+    @inline(__always)
+    func withText<R>(_ row: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        guard isText else { return column.withText(row, body) }
+        guard isValid(row) else { return body(nil) }
+        return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[offsets[row]..<offsets[row + 1]])) }
+    }
+}

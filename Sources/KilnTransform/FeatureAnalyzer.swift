@@ -43,6 +43,7 @@ struct FeatureAnalyzer: Sendable {
         let typed = feature.typedInputs
         let columns = try typed.prefix(feature.inputs.count).map { try batch.input($0.name, for: feature, kind: $0.kind) }
         let column = columns[0]
+        let reader = RowReader(column)
         let rows = batch.rowCount
         if moments != nil || quantiles != nil {
             var moments = self.moments
@@ -50,7 +51,7 @@ struct FeatureAnalyzer: Sendable {
             var perKey = self.perKey
             let keyColumn = try perKeyColumn(batch)
             for row in 0..<rows {
-                guard let value = column.number(row), value.isFinite else { continue }
+                guard let value = reader.number(row), value.isFinite else { continue }
                 moments?.add(value)
                 quantiles?.add(value)
                 if perKey != nil, let keyColumn {
@@ -66,16 +67,16 @@ struct FeatureAnalyzer: Sendable {
         }
         if var frequencies {
             for row in 0..<rows {
-                column.withText(row) { text in
+                reader.withText(row) { text in
                     guard let text else { return }
-                    if column.type == .float, let value = column.number(row), value.isNaN { return }
+                    if column.type == .float, let value = reader.number(row), value.isNaN { return }
                     frequencies.add(text)
                 }
             }
             self.frequencies = frequencies
         }
         if var terms, let options = feature.operation.textOptions {
-            addTerms(&terms, column, rows, options)
+            addTerms(&terms, reader, rows, options)
             self.terms = terms
         }
         if var covariance {
@@ -100,7 +101,7 @@ struct FeatureAnalyzer: Sendable {
         }
     }
 
-    private func addTerms(_ terms: inout TermStatistics, _ column: Column, _ rows: Int, _ options: TextOptions) {
+    private func addTerms(_ terms: inout TermStatistics, _ column: RowReader, _ rows: Int, _ options: TextOptions) {
         let tokenizer = Tokenizer(options: options)
         var scratch: [UInt8] = []
         var tokens: [Range<Int>] = []

@@ -12,6 +12,10 @@ struct Tokenizer {
         _ text: UnsafeBufferPointer<UInt8>, scratch: inout [UInt8], tokens: inout [Range<Int>],
         _ body: (UnsafeBufferPointer<UInt8>) -> Void
     ) {
+        if options.ngramRange == 1...1 {
+            forEachWord(text, body)
+            return
+        }
         scratch.removeAll(keepingCapacity: true)
         tokens.removeAll(keepingCapacity: true)
         var index = 0
@@ -30,10 +34,6 @@ struct Tokenizer {
         }
         guard !tokens.isEmpty else { return }
         scratch.withUnsafeBufferPointer { letters in
-            if options.ngramRange == 1...1 {
-                for token in tokens { body(UnsafeBufferPointer(rebasing: letters[token])) }
-                return
-            }
             var joined: [UInt8] = []
             for length in options.ngramRange {
                 guard length <= tokens.count else { break }
@@ -49,6 +49,35 @@ struct Tokenizer {
                     }
                     joined.withUnsafeBufferPointer(body)
                 }
+            }
+        }
+    }
+
+    /// Unigrams: each word passed straight from the text, copied (lower-cased) only when it
+    /// holds an upper-case letter that must be lowered.
+    @inline(__always)
+    private func forEachWord(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        let count = text.count
+        var index = 0
+        while index < count {
+            while index < count && !Self.isWordByte(text[index]) { index += 1 }
+            let start = index
+            var hasUpper = false
+            while index < count {
+                let byte = text[index]
+                guard Self.isWordByte(byte) else { break }
+                hasUpper = hasUpper || (byte &- 0x41) < 26
+                index += 1
+            }
+            guard index - start >= 2 else { continue }
+            let word = UnsafeBufferPointer(rebasing: text[start..<index])
+            guard hasUpper && options.lowercase else {
+                body(word)
+                continue
+            }
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: word.count) { lowered in
+                for (position, byte) in word.enumerated() { lowered[position] = (byte &- 0x41) < 26 ? byte | 0x20 : byte }
+                body(UnsafeBufferPointer(lowered))
             }
         }
     }

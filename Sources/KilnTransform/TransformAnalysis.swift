@@ -38,16 +38,32 @@ public struct TransformAnalysis: Sendable {
         return try spec.columnsRead.map { Field(name: $0, type: try batch.column($0).type) }
     }
 
-    public mutating func merge(_ other: TransformAnalysis) throws {
-        guard other.spec == spec else { throw KilnError.invalidArgument("cannot merge analyses of different specs") }
-        if let theirs = other.inputSchema {
-            if let inputSchema, inputSchema != theirs {
-                throw KilnError.shapeMismatch("cannot merge analyses of data with different column types")
+    public mutating func merge(_ other: TransformAnalysis) throws { try merge([other]) }
+
+    /// Merges several analyses in order: each feature's analyzer takes them one after the
+    /// other, the features in parallel (they are independent, so the result is the same).
+    public mutating func merge(_ others: [TransformAnalysis]) throws {
+        for other in others {
+            guard other.spec == spec else { throw KilnError.invalidArgument("cannot merge analyses of different specs") }
+            if let theirs = other.inputSchema {
+                if let inputSchema, inputSchema != theirs {
+                    throw KilnError.shapeMismatch("cannot merge analyses of data with different column types")
+                }
+                inputSchema = theirs
             }
-            inputSchema = theirs
         }
-        for index in analyzers.indices { analyzers[index].merge(other.analyzers[index]) }
-        rows += other.rows
+        let threads = min(Threads.count, analyzers.count)
+        analyzers.withUnsafeMutableBufferPointer { analyzers in
+            let analyzers = UncheckedSendable(analyzers)
+            // Chunk c merges features c, c + threads, ...: the costly ones (vocabularies,
+            // text) are spread over the threads wherever they sit in the spec.
+            Parallel.forEachChunk(threads, threads: threads) { chunk, _ in
+                for index in stride(from: chunk, to: analyzers.value.count, by: threads) {
+                    for other in others { analyzers.value[index].merge(other.analyzers[index]) }
+                }
+            }
+        }
+        rows += others.reduce(0) { $0 + $1.rows }
     }
 
     // MARK: Streaming drivers
@@ -56,14 +72,15 @@ public struct TransformAnalysis: Sendable {
     /// thread that parsed it, and the partials are merged in file order.
     public mutating func add(reader: CSVReader) throws {
         let spec = self.spec
-        while let partials = try reader.nextGroup({ batch -> TransformAnalysis in
-            var partial = TransformAnalysis(spec: spec)
-            try partial.add(batch)
-            partial.prepareForMerge()
-            return partial
-        }) {
-            for partial in partials { try merge(partial) }
-        }
+        while let partials = try reader.nextGroup({ try Self.partial(spec, $0) }) { try merge(partials) }
+    }
+
+    /// One batch's analysis, ready to merge (made on the thread that parsed the batch).
+    static func partial(_ spec: TransformSpec, _ batch: Table) throws -> TransformAnalysis {
+        var partial = TransformAnalysis(spec: spec)
+        try partial.add(batch)
+        partial.prepareForMerge()
+        return partial
     }
 
     /// Work done on the partial's own thread so that merging it is cheap.

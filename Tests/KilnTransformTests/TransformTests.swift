@@ -83,14 +83,7 @@ private func analyze(_ text: String = csv) throws -> TransformGraph {
     }
 
     @Test func mergedPartialsEqualOnePassAndThreadsDoNotMatter() throws {
-        var rows = "age,max HR,chest pain,comment,sex\n"
-        var random = Philox(seed: 5).stream(0)
-        for index in 0..<20_000 {
-            let age = 20 + Int(random.next() % 60)
-            let hr = index % 13 == 0 ? "" : String(90 + random.nextUnitDouble() * 110)
-            let pain = ["typical", "atypical", "non-anginal", "asymptomatic"][Int(random.next() % 4)]
-            rows += "\(age),\(hr),\(pain),word\(random.next() % 50) other,\(index % 3 == 0 ? "F" : "M")\n"
-        }
+        let rows = generatedRows()
         let spec = try TransformSpec(jsonText: specText)
         var graphs: [String] = []
         for threads in [1, 2] {
@@ -122,6 +115,65 @@ private func analyze(_ text: String = csv) throws -> TransformGraph {
         #expect(a.features[3].constants.vocabulary == b.features[3].constants.vocabulary)
         #expect(a.features[4].constants.idf == b.features[4].constants.idf)
         #expect(a.features[6].constants.perKey.keys.sorted() == ["F", "M"])
+    }
+
+    @Test func analyzeAndApplyEqualsAnalyzeThenApplyFromMemoryOrFromTheFile() throws {
+        let rows = generatedRows()
+        let spec = try TransformSpec(jsonText: specText)
+        var analysis = TransformAnalysis(spec: spec)
+        try analysis.add(reader: try table(rows, blockBytes: 8192))
+        let graph = try analysis.finish()
+        var expected: [TransformedTable] = []
+        try graph.apply(reader: try table(rows, blockBytes: 8192)) { expected.append($0) }
+        // A budget that holds every batch reads the data once; one that does not, twice.
+        for (cacheBytes, threads) in [(1 << 30, 1), (1 << 30, 2), (100_000, 2), (0, 1)] {
+            var options = CSVOptions()
+            options.blockBytes = 8192
+            options.threads = threads
+            var outputs: [TransformedTable] = []
+            var opened = 0
+            let single = try TransformGraph.analyzeAndApply(
+                spec: spec, options: options, cacheBytes: cacheBytes, report: nil, { outputs.append($0) }
+            ) { options in
+                opened += 1
+                return try CSVReader(bytes: Array(rows.utf8), options: options)
+            }
+            #expect(single.json.text == graph.json.text)
+            #expect(outputs == expected)
+            #expect(opened == (cacheBytes == 1 << 30 ? 1 : 2))
+        }
+    }
+
+    @Test func wordsAreSplitAndLoweredAsTheOptionsSay() {
+        func terms(_ text: String, lowercase: Bool = true, ngrams: ClosedRange<Int> = 1...1) -> [String] {
+            var options = TextOptions()
+            options.lowercase = lowercase
+            options.ngramRange = ngrams
+            var scratch: [UInt8] = []
+            var tokens: [Range<Int>] = []
+            var found: [String] = []
+            Array(text.utf8).withUnsafeBufferPointer { bytes in
+                Tokenizer(options: options).forEachTerm(bytes, scratch: &scratch, tokens: &tokens) {
+                    found.append(String(decoding: $0, as: UTF8.self))
+                }
+            }
+            return found
+        }
+        let text = "Hello, wORLD a bc_9 -- x1 Zz"
+        #expect(terms(text) == ["hello", "world", "bc_9", "x1", "zz"])
+        #expect(terms(text, lowercase: false) == ["Hello", "wORLD", "bc_9", "x1", "Zz"])
+        #expect(terms(text, ngrams: 1...2) == ["hello", "world", "bc_9", "x1", "zz", "hello world", "world bc_9", "bc_9 x1", "x1 zz"])
+        #expect(terms("") == [] && terms("a b c") == [])
+    }
+
+    @Test func bucketsCountTheBoundariesAtOrBelowTheValue() {
+        var random = Philox(seed: 11).stream(2)
+        for count in 0...17 {
+            let boundaries = (0..<count).map { Double($0) * 2 + random.nextUnitDouble() }
+            let probes = boundaries + boundaries.map { $0.nextDown } + boundaries.map { $0.nextUp }
+                + (0..<50).map { _ in random.nextUnitDouble() * 40 - 2 } + [-.infinity, .infinity]
+            for x in probes { #expect(bucket(of: x, boundaries) == boundaries.filter { $0 <= x }.count) }
+        }
     }
 
     @Test func oneInstanceGivesTheSameRowAsTheBatch() throws {
@@ -189,6 +241,19 @@ private func analyze(_ text: String = csv) throws -> TransformGraph {
         #expect(first[0] > 0 && abs(first[0] / first[1] + 1.5) < 0.05 && abs(first[2]) < 0.05)
         #expect(constants.explainedVariance[0] > 12 && constants.explainedVariance[1] < 1.2)
     }
+}
+
+/// 20,000 rows of the test table's columns (missing heart rates, repeated words).
+private func generatedRows() -> String {
+    var rows = "age,max HR,chest pain,comment,sex\n"
+    var random = Philox(seed: 5).stream(0)
+    for index in 0..<20_000 {
+        let age = 20 + Int(random.next() % 60)
+        let hr = index % 13 == 0 ? "" : String(90 + random.nextUnitDouble() * 110)
+        let pain = ["typical", "atypical", "non-anginal", "asymptomatic"][Int(random.next() % 4)]
+        rows += "\(age),\(hr),\(pain),Word\(random.next() % 50) other,\(index % 3 == 0 ? "F" : "M")\n"
+    }
+    return rows
 }
 
 extension String {

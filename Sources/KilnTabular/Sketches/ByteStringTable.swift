@@ -90,7 +90,25 @@ public struct ByteStringTable: Sendable {
         let length = offsets[id + 1] - start
         guard length == key.count else { return false }
         if length == 0 { return true }
-        return arena.withUnsafeBufferPointer { memcmp($0.baseAddress! + start, key.baseAddress!, length) == 0 }
+        return arena.withUnsafeBufferPointer { Self.bytesEqual($0.baseAddress! + start, key.baseAddress!, length) }
+    }
+
+    /// memcmp == 0, inline for the short keys tables mostly hold (words, category names).
+    @inline(__always)
+    private static func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ length: Int) -> Bool {
+        guard length <= 16 else { return memcmp(a, b, length) == 0 }
+        var offset = 0
+        while offset + 8 <= length {
+            if UnsafeRawPointer(a + offset).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + offset).loadUnaligned(as: UInt64.self) {
+                return false
+            }
+            offset += 8
+        }
+        while offset < length {
+            if a[offset] != b[offset] { return false }
+            offset += 1
+        }
+        return true
     }
 
     private mutating func grow() {

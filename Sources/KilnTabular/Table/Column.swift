@@ -50,6 +50,17 @@ public struct Column: Sendable, Equatable {
     public var count: Int { values.count }
     public var missingCount: Int { count - validity.setCount }
 
+    /// The memory the column's buffers hold (by capacity).
+    public var byteCount: Int {
+        let values = switch values {
+        case .float(let values): values.capacity * 8
+        case .int(let values): values.capacity * 8
+        case .bool(let values): values.capacity
+        case .string(let values): values.offsets.capacity * 8 + values.bytes.capacity
+        }
+        return values + validity.words.capacity * 8
+    }
+
     @inline(__always)
     public func isValid(_ row: Int) -> Bool { validity[row] }
 

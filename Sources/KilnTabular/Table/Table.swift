@@ -32,6 +32,9 @@ public struct Table: Sendable, Equatable {
         self.rowCount = rowCount
     }
 
+    /// The memory the columns' buffers hold.
+    public var byteCount: Int { columns.reduce(0) { $0 + $1.byteCount } }
+
     public var schema: [Field] { columns.map { Field(name: $0.name, type: $0.type) } }
 
     public func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }

@@ -106,6 +106,25 @@ private func encoded<T>(_ encode: (inout BinaryWriter) -> Void, _ decode: (inout
         #expect(abs(Double(left.estimate) - 100_000) < 0.03 * 100_000)
     }
 
+    @Test func byteStringTablesFindExactlyTheKeysInserted() {
+        // Keys of every length around the 8-byte steps and the 16-byte inline limit.
+        let keys = (0...40).map { length in (0..<length).map { UInt8(0x61 + ($0 * 7 + length) % 26) } }
+        var table = ByteStringTable()
+        for (index, key) in keys.enumerated() {
+            #expect(key.withUnsafeBufferPointer { table.insert($0) } == (index, true))
+        }
+        for (index, key) in keys.enumerated() {
+            #expect(key.withUnsafeBufferPointer { table.find($0) } == index)
+            #expect(key.withUnsafeBufferPointer { table.insert($0) } == (index, false))
+            // The same length with one byte changed, anywhere, is another key.
+            for position in key.indices {
+                var changed = key
+                changed[position] ^= 0x20
+                #expect(changed.withUnsafeBufferPointer { table.find($0) } == nil)
+            }
+        }
+    }
+
     @Test func xxhash64MatchesTheReference() {
         // Values from the xxHash reference implementation (xxhsum / python-xxhash).
         #expect(XXHash64.hash("") == 0xEF46_DB37_51D8_E999)
