@@ -18,13 +18,35 @@ extension Transform {
         @Argument(help: "The training data (CSV).") var data: String
         @Option(name: .shortAndLong, help: "Where to write the transform graph (JSON).") var output: String
         @Option(help: "Also write the partial analysis (binary, mergeable with `kiln transform merge`).") var partialOut: String?
+        @Option(help: ArgumentHelp(
+            "Also transform the same data with the graph, as TF Transform's AnalyzeAndTransformDataset: OUT.csv or OUT.npy.",
+            discussion: "The batches parsed for the analysis are transformed from memory (up to 192 MB of them; past that the file is read again)."))
+        var transformed: String?
         @OptionGroup var csv: CSVArguments
         @OptionGroup var threadOptions: ThreadOptions
+
+        func validate() throws {
+            if let transformed { try validateTransformedPath(transformed, option: "--transformed") }
+            guard transformed == nil || partialOut == nil else {
+                throw ValidationError("--transformed and --partial-out do not combine: a partial analysis is for merging with others before transforming")
+            }
+        }
 
         func run() throws {
             try threadOptions.apply()
             let parsedSpec = try TransformSpec(json: try JSONValue.parse(try FileIO.read(spec)))
             var options = try csv.options()
+            if let transformed {
+                var graph: TransformGraph? = nil
+                let rows = try writeTransformed(to: transformed) { body in
+                    graph = try TransformGraph.analyzeAndApply(
+                        spec: parsedSpec, csvPath: data, options: options, report: reportSkipped, body)
+                    return graph!
+                }
+                try graph!.save(path: output)
+                print("analyzed and transformed \(rows) rows, \(parsedSpec.features.count) features -> \(output), \(transformed)")
+                return
+            }
             options.columns = parsedSpec.columnsRead
             let reader = try CSVReader(path: data, options: options)
             var analysis = TransformAnalysis(spec: parsedSpec)
@@ -66,11 +88,7 @@ extension Transform {
         @OptionGroup var csv: CSVArguments
         @OptionGroup var threadOptions: ThreadOptions
 
-        func validate() throws {
-            guard output.hasSuffix(".csv") || output.hasSuffix(".npy") else {
-                throw ValidationError("--output must end in .csv or .npy, got '\(output)'")
-            }
-        }
+        func validate() throws { try validateTransformedPath(output, option: "--output") }
 
         func run() throws {
             try threadOptions.apply()
@@ -79,28 +97,46 @@ extension Transform {
             options.columns = loaded.inputSchema.map(\.name)
             for field in loaded.inputSchema where options.types[field.name] == nil { options.types[field.name] = field.type }
             let reader = try CSVReader(path: data, options: options)
-            var rows = 0
-            if output.hasSuffix(".csv") {
-                let writer = try CSVWriter(path: output)
-                try loaded.apply(reader: reader) { batch in
-                    try writer.write(try batch.expanded())
-                    rows += batch.rowCount
-                }
-                try writer.close()
-            } else {
-                var values: [Double] = []
-                var width = 0
-                try loaded.apply(reader: reader) { batch in
-                    let matrix = try batch.matrix()
-                    values.append(contentsOf: matrix.values)
-                    width = matrix.columns
-                    rows += batch.rowCount
-                }
-                if rows == 0 { width = loaded.outputSchema.reduce(0) { $0 + $1.width } }
-                try FileIO.write(try NPY.encodeFloat64(values, shape: [rows, width]), to: output)
+            let rows = try writeTransformed(to: output) { body in
+                try loaded.apply(reader: reader, body)
+                return loaded
             }
             reportSkipped(reader.report)
             print("transformed \(rows) rows -> \(output)")
         }
     }
+}
+
+func validateTransformedPath(_ path: String, option: String) throws {
+    guard path.hasSuffix(".csv") || path.hasSuffix(".npy") else {
+        throw ValidationError("\(option) must end in .csv or .npy, got '\(path)'")
+    }
+}
+
+/// Writes the batches `produce` hands over to OUT.csv (multi-valued outputs as name_0...) or
+/// OUT.npy (one float64 matrix); returns the row count. `produce` returns the graph it applied.
+func writeTransformed(
+    to path: String, _ produce: (_ body: (TransformedTable) throws -> Void) throws -> TransformGraph
+) throws -> Int {
+    var rows = 0
+    if path.hasSuffix(".csv") {
+        let writer = try CSVWriter(path: path)
+        _ = try produce { batch in
+            try writer.write(try batch.expanded())
+            rows += batch.rowCount
+        }
+        try writer.close()
+        return rows
+    }
+    var values: [Double] = []
+    var width = 0
+    let graph = try produce { batch in
+        let matrix = try batch.matrix()
+        values.append(contentsOf: matrix.values)
+        width = matrix.columns
+        rows += batch.rowCount
+    }
+    if rows == 0 { width = graph.outputSchema.reduce(0) { $0 + $1.width } }
+    try FileIO.write(try NPY.encodeFloat64(values, shape: [rows, width]), to: path)
+    return rows
 }

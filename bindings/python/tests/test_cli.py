@@ -114,6 +114,22 @@ def test_transform_analyze_apply_and_merge(tmp_path):
                 assert abs(mine[key] - whole[key]) <= 1e-12 * abs(whole[key])
 
 
+def test_transform_analyze_with_transformed_equals_analyze_then_apply(tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(TRANSFORM_SPEC))
+    kiln_cli("transform", "analyze", "--spec", spec, WAGES, "-o", tmp_path / "graph.json")
+    for suffix in ("csv", "npy"):
+        kiln_cli("transform", "apply", tmp_path / "graph.json", WAGES, "-o", tmp_path / f"two.{suffix}")
+        result = kiln_cli("transform", "analyze", "--spec", spec, WAGES, "-o", tmp_path / "one.json",
+                          "--transformed", tmp_path / f"one.{suffix}")
+        assert "analyzed and transformed 3000 rows" in result.stdout
+        assert (tmp_path / "one.json").read_bytes() == (tmp_path / "graph.json").read_bytes()
+        assert (tmp_path / f"one.{suffix}").read_bytes() == (tmp_path / f"two.{suffix}").read_bytes()
+    result = kiln_cli("transform", "analyze", "--spec", spec, WAGES, "-o", tmp_path / "g.json",
+                      "--transformed", tmp_path / "out.txt", check=False)
+    assert result.returncode != 0 and "--transformed must end in .csv or .npy" in result.stderr
+
+
 def test_transform_errors_are_one_line_and_non_zero(tmp_path):
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"features": [{"output": "x", "op": "bucketize", "input": "age"}]}))
