@@ -85,12 +85,12 @@ extension TransformGraph {
         func indexColumn(_ index: (Int) -> Int64) throws -> OutputColumn {
             .single(try Column(name: name, values: .int((0..<rows).map(index))))
         }
-        func vocabularyIndex(_ row: Int, _ options: VocabularyOptions) -> Int64 {
+        func vocabularyIndex(_ row: Int, _ options: VocabularyOptions, _ lookup: ByteStringTable.Finder) -> Int64 {
             reader.withText(row) { text in
                 let bytes = text ?? UnsafeBufferPointer(start: nil, count: 0)
-                if text != nil, let id = feature.lookup!.find(bytes) { return Int64(id) }
+                if text != nil, let id = lookup.find(bytes) { return Int64(id) }
                 if options.oovBuckets > 0 {
-                    return Int64(feature.lookup!.count) + Int64(XXHash64.hash(bytes) % UInt64(options.oovBuckets))
+                    return Int64(lookup.count) + Int64(XXHash64.hash(bytes) % UInt64(options.oovBuckets))
                 }
                 return options.defaultValue
             }
@@ -119,17 +119,19 @@ extension TransformGraph {
             }
             return .single(try Column(name: name, values: .int(values), validity: validity))
         case .vocabulary(let options), .applyVocabulary(_, let options):
-            return try indexColumn { vocabularyIndex($0, options) }
+            return try feature.lookup!.withFinder { lookup in try indexColumn { vocabularyIndex($0, options, lookup) } }
         case .oneHot(let options):
             let width = feature.lookup!.count + options.oovBuckets
             var sparse = SparseColumn(name: name, width: width)
-            for row in 0..<rows {
-                let index = vocabularyIndex(row, options)
-                if index >= 0 && index < width {
-                    sparse.indices.append(Int32(index))
-                    sparse.values.append(1)
+            feature.lookup!.withFinder { lookup in
+                for row in 0..<rows {
+                    let index = vocabularyIndex(row, options, lookup)
+                    if index >= 0 && index < width {
+                        sparse.indices.append(Int32(index))
+                        sparse.values.append(1)
+                    }
+                    sparse.rowStarts.append(sparse.indices.count)
                 }
-                sparse.rowStarts.append(sparse.indices.count)
             }
             return .multi(sparse)
         case .hashStrings(let buckets):
@@ -193,39 +195,41 @@ extension TransformGraph {
         // Per row: counts in a dense array indexed by term id, and the ids touched (few).
         var counts = [Double](repeating: 0, count: lookup.count)
         var touched: [Int32] = []
-        for row in 0..<rows {
-            touched.removeAll(keepingCapacity: true)
-            column.withText(row) { text in
-                guard let text else { return }
-                tokenizer.forEachTerm(text, scratch: &scratch, tokens: &tokens) { term in
-                    guard let id = lookup.find(term) else { return }
-                    if counts[id] == 0 { touched.append(Int32(id)) }
-                    counts[id] += 1
+        lookup.withFinder { lookup in
+            for row in 0..<rows {
+                touched.removeAll(keepingCapacity: true)
+                column.withText(row) { text in
+                    guard let text else { return }
+                    tokenizer.forEachTerm(text, scratch: &scratch, tokens: &tokens) { term in
+                        guard let id = lookup.find(term) else { return }
+                        if counts[id] == 0 { touched.append(Int32(id)) }
+                        counts[id] += 1
+                    }
                 }
-            }
-            touched.sort()
-            var norm = 0.0
-            for id in touched {
-                var value = options.binary ? 1 : counts[Int(id)]
-                if isTFIDF {
-                    if options.sublinearTF { value = 1 + log(value) }
-                    value *= idf[Int(id)]
+                touched.sort()
+                var norm = 0.0
+                for id in touched {
+                    var value = options.binary ? 1 : counts[Int(id)]
+                    if isTFIDF {
+                        if options.sublinearTF { value = 1 + log(value) }
+                        value *= idf[Int(id)]
+                    }
+                    counts[Int(id)] = value
+                    switch options.norm {
+                    case .l2: norm += value * value
+                    case .l1: norm += abs(value)
+                    case .none: break
+                    }
                 }
-                counts[Int(id)] = value
-                switch options.norm {
-                case .l2: norm += value * value
-                case .l1: norm += abs(value)
-                case .none: break
+                if options.norm == .l2 { norm = norm.squareRoot() }
+                for id in touched {
+                    let value = counts[Int(id)]
+                    sparse.indices.append(id)
+                    sparse.values.append(options.norm != .none && norm > 0 ? value / norm : value)
+                    counts[Int(id)] = 0
                 }
+                sparse.rowStarts.append(sparse.indices.count)
             }
-            if options.norm == .l2 { norm = norm.squareRoot() }
-            for id in touched {
-                let value = counts[Int(id)]
-                sparse.indices.append(id)
-                sparse.values.append(options.norm != .none && norm > 0 ? value / norm : value)
-                counts[Int(id)] = 0
-            }
-            sparse.rowStarts.append(sparse.indices.count)
         }
         return sparse
     }
@@ -260,21 +264,30 @@ extension TransformGraph {
     }
 }
 
-/// How many `boundaries` (ascending) are at most `x`: a binary search without branches on the
-/// data, whose outcomes random values would mispredict.
+/// How many `boundaries` (ascending) are at most `x`, without branches on the data (random
+/// values would mispredict them): a vectorised count for the usual few boundaries, else a
+/// binary search.
 @inline(__always)
 func bucket(of x: Double, _ boundaries: [Double]) -> Int {
-    guard !boundaries.isEmpty else { return 0 }
-    return boundaries.withUnsafeBufferPointer { boundaries in
+    boundaries.withUnsafeBufferPointer { boundaries in
+        if boundaries.count <= 32 {
+            var count = 0
+            for boundary in boundaries { count &+= Int(truncatingIfNeeded: (boundary <= x).flag) }
+            return count
+        }
         var base = 0
         var length = boundaries.count
         while length > 1 {
             let half = length / 2
-            base = boundaries[base + half] <= x ? base + half : base
+            if boundaries[base + half] <= x { base += half }
             length -= half
         }
         return base + (boundaries[base] <= x ? 1 : 0)
     }
+}
+
+private extension Bool {
+    @inline(__always) var flag: UInt8 { unsafeBitCast(self, to: UInt8.self) }
 }
 
 @inline(__always)

@@ -5,12 +5,15 @@ import Glibc
 /// A hash map from byte strings to dense ids `0..<count` in insertion order, without an
 /// allocation per lookup: keys live in one arena, the table is open-addressed on XXH64.
 /// Used to count values (vocabularies, top-k) and to look them up when applying a vocabulary.
+/// Lookups are inlinable, so that a loop in another module calling them keeps the arrays
+/// retained once instead of retaining and releasing them around every call (which, with
+/// several threads sharing one table, made its reference counts bounce between cores).
 public struct ByteStringTable: Sendable {
-    private var arena: [UInt8] = []
-    private var offsets: [Int] = [0]
-    private var hashes: [UInt64] = []
+    @usableFromInline var arena: [UInt8] = []
+    @usableFromInline var offsets: [Int] = [0]
+    @usableFromInline var hashes: [UInt64] = []
     /// Slot → id + 1 (0 = empty).
-    private var slots: [Int32] = [Int32](repeating: 0, count: 16)
+    @usableFromInline var slots: [Int32] = [Int32](repeating: 0, count: 16)
 
     public init() {}
 
@@ -30,20 +33,74 @@ public struct ByteStringTable: Sendable {
     }
 
     /// The id of `key`, or nil.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func find(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
-        find(key, hash: XXHash64.hash(key))
+        withFinder { $0.find(key) }
     }
 
-    @inline(__always)
-    func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
-        let mask = slots.count - 1
-        var slot = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let entry = Int(slots[slot])
-            if entry == 0 { return nil }
-            if hashes[entry - 1] == hash && equals(entry - 1, key) { return entry - 1 }
-            slot = (slot + 1) & mask
+    /// As `find(_:)`, with the key's XXH64 already computed.
+    @inlinable @inline(__always)
+    public func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
+        withFinder { $0.find(key, hash: hash) }
+    }
+
+    /// Calls `body` with a read-only view of the table for loops that look up many keys: it
+    /// holds raw pointers, so closures that capture it retain nothing per call (a table
+    /// shared by several threads would otherwise have its reference counts bounce between
+    /// cores on every lookup).
+    @inlinable @inline(__always)
+    public func withFinder<R>(_ body: (Finder) throws -> R) rethrows -> R {
+        try arena.withUnsafeBufferPointer { arena in
+            try offsets.withUnsafeBufferPointer { offsets in
+                try hashes.withUnsafeBufferPointer { hashes in
+                    try slots.withUnsafeBufferPointer { slots in
+                        try body(Finder(arena: arena, offsets: offsets, hashes: hashes, slots: slots))
+                    }
+                }
+            }
+        }
+    }
+
+    /// A table's lookups over its buffers, valid inside `withFinder`.
+    public struct Finder {
+        @usableFromInline let arena: UnsafeBufferPointer<UInt8>
+        @usableFromInline let offsets: UnsafeBufferPointer<Int>
+        @usableFromInline let hashes: UnsafeBufferPointer<UInt64>
+        @usableFromInline let slots: UnsafeBufferPointer<Int32>
+
+        @inlinable
+        init(arena: UnsafeBufferPointer<UInt8>, offsets: UnsafeBufferPointer<Int>,
+             hashes: UnsafeBufferPointer<UInt64>, slots: UnsafeBufferPointer<Int32>) {
+            self.arena = arena
+            self.offsets = offsets
+            self.hashes = hashes
+            self.slots = slots
+        }
+
+        public var count: Int { hashes.count }
+
+        @inlinable @inline(__always)
+        public func find(_ key: UnsafeBufferPointer<UInt8>) -> Int? { find(key, hash: XXHash64.hash(key)) }
+
+        @inlinable @inline(__always)
+        public func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
+            let mask = slots.count - 1
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            while true {
+                let entry = Int(slots[slot])
+                if entry == 0 { return nil }
+                if hashes[entry - 1] == hash && equals(entry - 1, key) { return entry - 1 }
+                slot = (slot + 1) & mask
+            }
+        }
+
+        @inlinable @inline(__always)
+        func equals(_ id: Int, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
+            let start = offsets[id]
+            let length = offsets[id + 1] - start
+            guard length == key.count else { return false }
+            if length == 0 { return true }
+            return ByteStringTable.bytesEqual(arena.baseAddress! + start, key.baseAddress!, length)
         }
     }
 
@@ -86,16 +143,12 @@ public struct ByteStringTable: Sendable {
 
     @inline(__always)
     private func equals(_ id: Int, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
-        let start = offsets[id]
-        let length = offsets[id + 1] - start
-        guard length == key.count else { return false }
-        if length == 0 { return true }
-        return arena.withUnsafeBufferPointer { Self.bytesEqual($0.baseAddress! + start, key.baseAddress!, length) }
+        withFinder { $0.equals(id, key) }
     }
 
     /// memcmp == 0, inline for the short keys tables mostly hold (words, category names).
-    @inline(__always)
-    private static func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ length: Int) -> Bool {
+    @inlinable @inline(__always)
+    static func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ length: Int) -> Bool {
         guard length <= 16 else { return memcmp(a, b, length) == 0 }
         var offset = 0
         while offset + 8 <= length {

@@ -20,34 +20,49 @@ enum RadixSort {
             values.sort()
             return
         }
-        var keys = values.map(key)
+        var keys = [UInt64](unsafeUninitializedCapacity: count) { keys, initialized in
+            values.withUnsafeBufferPointer { values in
+                for index in 0..<count { keys[index] = key(values[index]) }
+            }
+            initialized = count
+        }
         var buffer = [UInt64](repeating: 0, count: count)
         var histograms = [Int](repeating: 0, count: 8 * 256)
-        for key in keys {
-            for pass in 0..<8 { histograms[pass * 256 + Int((key >> UInt64(pass * 8)) & 0xFF)] += 1 }
-        }
-        keys.withUnsafeMutableBufferPointer { keysPointer in
-            buffer.withUnsafeMutableBufferPointer { bufferPointer in
-                var source = keysPointer
-                var target = bufferPointer
-                for pass in 0..<8 {
-                    let base = pass * 256
-                    // A digit shared by every key leaves the order as it is.
-                    if histograms[base + Int((source[0] >> UInt64(pass * 8)) & 0xFF)] == count { continue }
-                    var offset = 0
-                    for digit in 0..<256 {
-                        let size = histograms[base + digit]
-                        histograms[base + digit] = offset
-                        offset += size
+        // Raw pointers throughout: with arrays, each scatter store made the next histogram
+        // access reload the array's bounds, which might have changed behind the store.
+        histograms.withUnsafeMutableBufferPointer { histograms in
+            let histograms = histograms.baseAddress!
+            keys.withUnsafeMutableBufferPointer { keysPointer in
+                buffer.withUnsafeMutableBufferPointer { bufferPointer in
+                    var source = keysPointer.baseAddress!
+                    var target = bufferPointer.baseAddress!
+                    for index in 0..<count {
+                        let key = source[index]
+                        for pass in 0..<8 { histograms[pass &* 256 &+ Int((key >> UInt64(pass &* 8)) & 0xFF)] &+= 1 }
                     }
-                    for key in source {
-                        let digit = base + Int((key >> UInt64(pass * 8)) & 0xFF)
-                        target[histograms[digit]] = key
-                        histograms[digit] += 1
+                    for pass in 0..<8 {
+                        let histogram = histograms + pass * 256
+                        let shift = UInt64(pass * 8)
+                        // A digit shared by every key leaves the order as it is.
+                        if histogram[Int((source[0] >> shift) & 0xFF)] == count { continue }
+                        var offset = 0
+                        for digit in 0..<256 {
+                            let size = histogram[digit]
+                            histogram[digit] = offset
+                            offset &+= size
+                        }
+                        for index in 0..<count {
+                            let key = source[index]
+                            let digit = Int((key >> shift) & 0xFF)
+                            target[histogram[digit]] = key
+                            histogram[digit] &+= 1
+                        }
+                        swap(&source, &target)
                     }
-                    swap(&source, &target)
+                    values.withUnsafeMutableBufferPointer { values in
+                        for index in 0..<count { values[index] = value(source[index]) }
+                    }
                 }
-                for index in 0..<count { values[index] = value(source[index]) }
             }
         }
     }

@@ -2,35 +2,37 @@
 /// uses for `hash_strings`, feature crosses and distinct counts. Same value as
 /// `xxhash.xxh64_intdigest(data)` in Python and `XXH64(data, len, 0)` in C.
 public enum XXHash64 {
-    private static let prime1: UInt64 = 0x9E37_79B1_85EB_CA87
-    private static let prime2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
-    private static let prime3: UInt64 = 0x1656_67B1_9E37_79F9
-    private static let prime4: UInt64 = 0x85EB_CA77_C2B2_AE63
-    private static let prime5: UInt64 = 0x27D4_EB2F_1656_67C5
+    @usableFromInline static let prime1: UInt64 = 0x9E37_79B1_85EB_CA87
+    @usableFromInline static let prime2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+    @usableFromInline static let prime3: UInt64 = 0x1656_67B1_9E37_79F9
+    @usableFromInline static let prime4: UInt64 = 0x85EB_CA77_C2B2_AE63
+    @usableFromInline static let prime5: UInt64 = 0x27D4_EB2F_1656_67C5
 
-    @inline(__always)
-    private static func round(_ accumulator: UInt64, _ input: UInt64) -> UInt64 {
+    @inlinable @inline(__always)
+    static func round(_ accumulator: UInt64, _ input: UInt64) -> UInt64 {
         var value = accumulator &+ input &* prime2
         value = (value << 31) | (value >> 33)
         return value &* prime1
     }
 
-    @inline(__always)
-    private static func mergeRound(_ accumulator: UInt64, _ value: UInt64) -> UInt64 {
+    @inlinable @inline(__always)
+    static func mergeRound(_ accumulator: UInt64, _ value: UInt64) -> UInt64 {
         let merged = accumulator ^ round(0, value)
         return merged &* prime1 &+ prime4
     }
 
-    @inline(__always)
-    private static func load64(_ bytes: UnsafeBufferPointer<UInt8>, _ offset: Int) -> UInt64 {
+    @inlinable @inline(__always)
+    static func load64(_ bytes: UnsafeBufferPointer<UInt8>, _ offset: Int) -> UInt64 {
         UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + offset).loadUnaligned(as: UInt64.self))
     }
 
-    @inline(__always)
-    private static func load32(_ bytes: UnsafeBufferPointer<UInt8>, _ offset: Int) -> UInt64 {
+    @inlinable @inline(__always)
+    static func load32(_ bytes: UnsafeBufferPointer<UInt8>, _ offset: Int) -> UInt64 {
         UInt64(UInt32(littleEndian: UnsafeRawPointer(bytes.baseAddress! + offset).loadUnaligned(as: UInt32.self)))
     }
 
+    /// Inlinable: the tables that hash every value of a column call it from other modules.
+    @inlinable
     public static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64 = 0) -> UInt64 {
         let length = bytes.count
         var offset = 0
