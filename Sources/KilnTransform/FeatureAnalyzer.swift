@@ -45,7 +45,17 @@ struct FeatureAnalyzer: Sendable {
         let column = columns[0]
         let reader = RowReader(column)
         let rows = batch.rowCount
-        if moments != nil || quantiles != nil {
+        if (moments != nil || quantiles != nil) && perKey == nil {
+            var finite: [Double] = []
+            finite.reserveCapacity(rows)
+            for row in 0..<rows {
+                if let value = reader.number(row), value.isFinite { finite.append(value) }
+            }
+            finite.withUnsafeBufferPointer { values in
+                moments?.add(contentsOf: values)
+                quantiles?.add(contentsOf: values)
+            }
+        } else if moments != nil || quantiles != nil {
             var moments = self.moments
             var quantiles = self.quantiles
             var perKey = self.perKey

@@ -25,6 +25,46 @@ public struct Moments: Sendable, Equatable {
         if value > max { max = value }
     }
 
+    /// Adds many values at once: their own count, mean and squared deviations by the two-pass
+    /// formulas (eight running sums, no division per value), merged in.
+    public mutating func add(contentsOf values: UnsafeBufferPointer<Double>) {
+        guard !values.isEmpty else { return }
+        var sums = SIMD8<Double>()
+        var lows = SIMD8<Double>(repeating: .infinity)
+        var highs = SIMD8<Double>(repeating: -.infinity)
+        let whole = values.count & ~7
+        var index = 0
+        while index < whole {
+            let lanes = SIMD8<Double>(values[index..<index + 8])
+            sums += lanes
+            lows = pointwiseMin(lows, lanes)
+            highs = pointwiseMax(highs, lanes)
+            index += 8
+        }
+        var batch = Moments()
+        batch.sum = sums.sum()
+        batch.min = lows.min()
+        batch.max = highs.max()
+        for value in values[whole...] {
+            batch.sum += value
+            batch.min = Swift.min(batch.min, value)
+            batch.max = Swift.max(batch.max, value)
+        }
+        batch.count = values.count
+        batch.mean = batch.sum / Double(values.count)
+        var squares = SIMD8<Double>()
+        let mean = SIMD8<Double>(repeating: batch.mean)
+        index = 0
+        while index < whole {
+            let deviations = SIMD8<Double>(values[index..<index + 8]) - mean
+            squares += deviations * deviations
+            index += 8
+        }
+        batch.m2 = squares.sum()
+        for value in values[whole...] { batch.m2 += (value - batch.mean) * (value - batch.mean) }
+        merge(batch)
+    }
+
     public mutating func merge(_ other: Moments) {
         guard other.count > 0 else { return }
         guard count > 0 else {

@@ -32,6 +32,25 @@ public struct QuantileSketch: Sendable {
         }
     }
 
+    /// Adds many values: the same sketch as adding them one by one, appended in runs between
+    /// the points where a one-by-one add would compact.
+    public mutating func add(contentsOf values: UnsafeBufferPointer<Double>) {
+        var start = 0
+        while start < values.count {
+            // Values that fit before the next compaction (the one that triggers it included).
+            let room = isExact ? Self.exactLimit + 1 - count : levelZeroCapacity - levels[0].count
+            let end = min(values.count, start + max(room, 1))
+            levels[0].append(contentsOf: values[start..<end])
+            count += end - start
+            if isExact {
+                if count > Self.exactLimit { isExact = false; compress() }
+            } else if levels[0].count >= levelZeroCapacity {
+                compress()
+            }
+            start = end
+        }
+    }
+
     public mutating func merge(_ other: QuantileSketch) {
         while levels.count < other.levels.count { levels.append([]) }
         for (level, items) in other.levels.enumerated() { levels[level].append(contentsOf: items) }

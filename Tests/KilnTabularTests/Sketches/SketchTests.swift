@@ -31,6 +31,36 @@ private func encoded<T>(_ encode: (inout BinaryWriter) -> Void, _ decode: (inout
         }
     }
 
+    @Test func bulkAddsEqualOneByOneAdds() throws {
+        var random = Philox(seed: 3).stream(4)
+        let values = (0..<150_003).map { _ in random.nextNormal() * 5 + 1e4 }
+        // Quantiles: the same sketch, through the exact limit and many compactions, in runs of
+        // every length around the 8-lane step.
+        var single = QuantileSketch()
+        var bulk = QuantileSketch()
+        var moments = Moments()
+        var start = 0
+        for length in (0..<2000).map({ $0 % 97 + ($0 % 5 == 0 ? 9000 : 0) }) where start < values.count {
+            let end = min(values.count, start + length)
+            values[start..<end].forEach { single.add($0) }
+            values[start..<end].withUnsafeBufferPointer { bulk.add(contentsOf: $0); moments.add(contentsOf: $0) }
+            start = end
+        }
+        #expect(start == values.count && !bulk.isExact)
+        var one = BinaryWriter()
+        var other = BinaryWriter()
+        single.encode(into: &one)
+        bulk.encode(into: &other)
+        #expect(one.bytes == other.bytes)
+        // Moments: the two-pass formulas.
+        let mean = values.reduce(0, +) / Double(values.count)
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)
+        #expect(moments.count == values.count && abs(moments.mean - mean) <= 1e-12 * abs(mean))
+        #expect(abs(moments.variance - variance) <= 1e-9 * variance)
+        #expect(moments.min == values.min() && moments.max == values.max())
+        #expect(abs(moments.sum - values.reduce(0, +)) <= 1e-9 * abs(moments.sum))
+    }
+
     @Test func quantilesAreExactWhileSmallLikeNumpy() throws {
         var sketch = QuantileSketch()
         for value in [5.0, 1, 4, 2, 3] { sketch.add(value) }
