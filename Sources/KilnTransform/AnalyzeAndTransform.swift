@@ -1,5 +1,4 @@
 import KilnCore
-import Dispatch
 import KilnTabular
 
 /// TF Transform's `AnalyzeAndTransformDataset`: one full pass analyses the data, then the
@@ -34,10 +33,7 @@ extension TransformGraph {
         var analysis = TransformAnalysis(spec: spec)
         var cache: [Table?]? = []
         var cachedBytes = 0
-        var tParse = 0.0, tMerge = 0.0; var clock = DispatchTime.now().uptimeNanoseconds
         while let parts = try reader.nextGroup({ batch in (try TransformAnalysis.partial(spec, batch), batch) }) {
-            var now = DispatchTime.now().uptimeNanoseconds; tParse += Double(now - clock); clock = now
-            defer { now = DispatchTime.now().uptimeNanoseconds; tMerge += Double(now - clock); clock = now }
             try analysis.merge(parts.map(\.0))
             for (_, batch) in parts where cache != nil {
                 cachedBytes += batch.byteCount
@@ -45,10 +41,7 @@ extension TransformGraph {
             }
         }
         report?(reader.report)
-        let t0 = DispatchTime.now().uptimeNanoseconds
         let graph = try analysis.finish()
-        let t1 = DispatchTime.now().uptimeNanoseconds
-        defer { print("TRACE parse \(Int(tParse/1e6)) merge \(Int(tMerge/1e6)) finish \((t1-t0)/1000000) apply \((DispatchTime.now().uptimeNanoseconds - t1)/1000000)") }
         if var cache {
             try graph.apply(consuming: &cache, body)
         } else {
