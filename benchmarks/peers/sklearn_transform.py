@@ -1,7 +1,7 @@
 """The scikit-learn peer of `kiln bench transform --cases analyze_transform`: pandas.read_csv and
 a ColumnTransformer doing the same work (StandardScaler; median imputation + 10 quantile bins;
 MinMaxScaler; OrdinalEncoder limited to 1000 categories + unknown; FeatureHasher(1000);
-TfidfVectorizer(max_features=1000))."""
+TfidfVectorizer(max_features=1000)), its transformers spread over `--threads` processes (n_jobs)."""
 import argparse
 import os
 
@@ -26,7 +26,7 @@ def hasher(column):
                          FeatureHasher(n_features=1000, input_type="string"))
 
 
-def analyze_transform(path):
+def analyze_transform(path, threads):
     frame = pd.read_csv(path)
     transformer = ColumnTransformer([
         ("z", StandardScaler(), FLOATS),
@@ -38,7 +38,7 @@ def analyze_transform(path):
                                       encoded_missing_value=-1), CATEGORICALS),
         *[(f"hash_{c}", hasher(c), [c]) for c in CATEGORICALS],
         ("tfidf", TfidfVectorizer(max_features=1000), TEXT),
-    ], sparse_threshold=1.0)
+    ], sparse_threshold=1.0, n_jobs=threads)
     result = transformer.fit_transform(frame.assign(text=frame[TEXT].fillna("")))
     return result.shape[0]
 
@@ -51,8 +51,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     rows = [0]
-    samples, cpu = timed(lambda: rows.__setitem__(0, analyze_transform(args.path)), args.runs, args.warmup)
-    report("analyze_transform", samples, "rows_per_s", rows[0], cpu, args.threads, f"scikit-learn {sklearn.__version__}")
+    samples, cpu = timed(lambda: rows.__setitem__(0, analyze_transform(args.path, args.threads)), args.runs, args.warmup)
+    report("analyze_transform", samples, "rows_per_s", rows[0], cpu, args.threads, f"scikit-learn {sklearn.__version__} (n_jobs={args.threads})")
 
 
 if __name__ == "__main__":
