@@ -42,21 +42,23 @@ public struct TransformAnalysis: Sendable {
 
     /// Merges several analyses in order: each feature's analyzer takes them one after the
     /// other, the features in parallel (they are independent, so the result is the same).
+    /// Nothing changes when one of them does not fit.
     public mutating func merge(_ others: [TransformAnalysis]) throws {
+        var schema = inputSchema
         for other in others {
             guard other.spec == spec else { throw KilnError.invalidArgument("cannot merge analyses of different specs") }
             if let theirs = other.inputSchema {
-                if let inputSchema, inputSchema != theirs {
+                if let schema, schema != theirs {
                     throw KilnError.shapeMismatch("cannot merge analyses of data with different column types")
                 }
-                inputSchema = theirs
+                schema = theirs
             }
         }
+        inputSchema = schema
         let threads = min(Threads.count, analyzers.count)
         analyzers.withUnsafeMutableBufferPointer { analyzers in
             let analyzers = UncheckedSendable(analyzers)
-            // Chunk c merges features c, c + threads, ...: the costly ones (vocabularies,
-            // text) are spread over the threads wherever they sit in the spec.
+            // Chunk c merges features c, c + threads, ...
             Parallel.forEachChunk(threads, threads: threads) { chunk, _ in
                 for index in stride(from: chunk, to: analyzers.value.count, by: threads) {
                     for other in others { analyzers.value[index].merge(other.analyzers[index]) }

@@ -52,7 +52,9 @@ def main():
     args = parser.parse_args()
     rows = [0]
     samples, cpu = timed(lambda: rows.__setitem__(0, analyze_transform(args.path, args.threads)), args.runs, args.warmup)
-    report("analyze_transform", samples, "rows_per_s", rows[0], cpu, args.threads, f"scikit-learn {sklearn.__version__} (n_jobs={args.threads})")
+    kernel = f"scikit-learn {sklearn.__version__} (n_jobs={args.threads}"
+    kernel += "; CPU s and peak of the parent process only)" if args.threads > 1 else ")"
+    report("analyze_transform", samples, "rows_per_s", rows[0], cpu, args.threads, kernel)
 
 
 if __name__ == "__main__":

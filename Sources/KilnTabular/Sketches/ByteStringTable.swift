@@ -5,9 +5,7 @@ import Glibc
 /// A hash map from byte strings to dense ids `0..<count` in insertion order, without an
 /// allocation per lookup: keys live in one arena, the table is open-addressed on XXH64.
 /// Used to count values (vocabularies, top-k) and to look them up when applying a vocabulary.
-/// Lookups are inlinable, so that a loop in another module calling them keeps the arrays
-/// retained once instead of retaining and releasing them around every call (which, with
-/// several threads sharing one table, made its reference counts bounce between cores).
+/// Lookups are inlinable; loops over many keys use `withFinder`.
 public struct ByteStringTable: Sendable {
     @usableFromInline var arena: [UInt8] = []
     @usableFromInline var offsets: [Int] = [0]

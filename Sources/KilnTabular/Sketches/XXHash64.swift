@@ -2,11 +2,11 @@
 /// uses for `hash_strings`, feature crosses and distinct counts. Same value as
 /// `xxhash.xxh64_intdigest(data)` in Python and `XXH64(data, len, 0)` in C.
 public enum XXHash64 {
-    @usableFromInline static let prime1: UInt64 = 0x9E37_79B1_85EB_CA87
-    @usableFromInline static let prime2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
-    @usableFromInline static let prime3: UInt64 = 0x1656_67B1_9E37_79F9
-    @usableFromInline static let prime4: UInt64 = 0x85EB_CA77_C2B2_AE63
-    @usableFromInline static let prime5: UInt64 = 0x27D4_EB2F_1656_67C5
+    @inlinable static var prime1: UInt64 { 0x9E37_79B1_85EB_CA87 }
+    @inlinable static var prime2: UInt64 { 0xC2B2_AE3D_27D4_EB4F }
+    @inlinable static var prime3: UInt64 { 0x1656_67B1_9E37_79F9 }
+    @inlinable static var prime4: UInt64 { 0x85EB_CA77_C2B2_AE63 }
+    @inlinable static var prime5: UInt64 { 0x27D4_EB2F_1656_67C5 }
 
     @inlinable @inline(__always)
     static func round(_ accumulator: UInt64, _ input: UInt64) -> UInt64 {
