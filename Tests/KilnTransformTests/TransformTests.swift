@@ -115,6 +115,11 @@ private func analyze(_ text: String = csv) throws -> TransformGraph {
         #expect(a.features[3].constants.vocabulary == b.features[3].constants.vocabulary)
         #expect(a.features[4].constants.idf == b.features[4].constants.idf)
         #expect(a.features[6].constants.perKey.keys.sorted() == ["F", "M"])
+        // A batch of partials with one misfit changes nothing.
+        let other = try TransformSpec(jsonText: #"{"features": [{"output": "a", "op": "log1p", "input": "age"}]}"#)
+        let before = merged.encoded()
+        #expect(throws: KilnError.self) { try merged.merge([right, TransformAnalysis(spec: other)]) }
+        #expect(merged.encoded() == before)
     }
 
     @Test func analyzeAndApplyEqualsAnalyzeThenApplyFromMemoryOrFromTheFile() throws {
