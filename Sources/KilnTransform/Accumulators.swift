@@ -27,7 +27,7 @@ struct TermStatistics: Sendable {
 
     mutating func merge(_ other: TermStatistics) {
         for id in 0..<other.table.count {
-            let (mine, inserted) = other.table.withKey(id) { table.insert($0) }
+            let (mine, inserted) = other.table.withKey(id) { table.insert($0, hash: other.table.hash(id)) }
             if inserted {
                 counts.append(0)
                 documentFrequencies.append(0)
