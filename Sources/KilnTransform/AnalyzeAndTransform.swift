@@ -33,12 +33,10 @@ extension TransformGraph {
         var analysis = TransformAnalysis(spec: spec)
         var cache: [Table?]? = []
         var cachedBytes = 0
-        while let parts = try reader.nextGroup({ batch in (try TransformAnalysis.partial(spec, batch), batch) }) {
-            try analysis.merge(parts.map(\.0))
-            for (_, batch) in parts where cache != nil {
-                cachedBytes += batch.byteCount
-                if cachedBytes <= cacheBytes { cache!.append(batch) } else { cache = nil }
-            }
+        try analysis.add(reader: reader) { batch in
+            guard cache != nil else { return }
+            cachedBytes += batch.byteCount
+            if cachedBytes <= cacheBytes { cache!.append(batch) } else { cache = nil }
         }
         report?(reader.report)
         let graph = try analysis.finish()

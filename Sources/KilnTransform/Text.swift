@@ -16,21 +16,13 @@ struct Tokenizer {
             forEachWord(text, body)
             return
         }
+        // N-grams: the words gathered first (the same words as unigrams), then joined.
         scratch.removeAll(keepingCapacity: true)
         tokens.removeAll(keepingCapacity: true)
-        var index = 0
-        while index < text.count {
-            while index < text.count && !Self.isWordByte(text[index]) { index += 1 }
-            let start = index
-            while index < text.count && Self.isWordByte(text[index]) { index += 1 }
-            if index - start >= 2 {
-                let begin = scratch.count
-                for position in start..<index {
-                    let byte = text[position]
-                    scratch.append(options.lowercase && byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
-                }
-                tokens.append(begin..<scratch.count)
-            }
+        forEachWord(text) { word in
+            let begin = scratch.count
+            scratch.append(contentsOf: word)
+            tokens.append(begin..<scratch.count)
         }
         guard !tokens.isEmpty else { return }
         scratch.withUnsafeBufferPointer { letters in

@@ -71,18 +71,19 @@ public struct TransformAnalysis: Sendable {
     // MARK: Streaming drivers
 
     /// Analyses every batch of a CSV reader: each batch gets its own partial analysis on the
-    /// thread that parsed it, and the partials are merged in file order.
-    public mutating func add(reader: CSVReader) throws {
+    /// thread that parsed it, and the partials are merged in file order. `analyzed` sees each
+    /// batch once its partial is merged, in file order.
+    public mutating func add(reader: CSVReader, analyzed: (Table) throws -> Void = { _ in }) throws {
         let spec = self.spec
-        while let partials = try reader.nextGroup({ try Self.partial(spec, $0) }) { try merge(partials) }
-    }
-
-    /// One batch's analysis, ready to merge (made on the thread that parsed the batch).
-    static func partial(_ spec: TransformSpec, _ batch: Table) throws -> TransformAnalysis {
-        var partial = TransformAnalysis(spec: spec)
-        try partial.add(batch)
-        partial.prepareForMerge()
-        return partial
+        while let parts = try reader.nextGroup({ batch -> (TransformAnalysis, Table) in
+            var partial = TransformAnalysis(spec: spec)
+            try partial.add(batch)
+            partial.prepareForMerge()
+            return (partial, batch)
+        }) {
+            try merge(parts.map(\.0))
+            for (_, batch) in parts { try analyzed(batch) }
+        }
     }
 
     /// Work done on the partial's own thread so that merging it is cheap.
