@@ -82,7 +82,7 @@ let package = Package(
         ),
         .target(
             name: "KilnVision",
-            dependencies: ["KilnCore", "CTurboJPEG", "CPNG"],
+            dependencies: ["KilnCore", "CKilnSupport", "CTurboJPEG", "CPNG"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -140,7 +140,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnVisionTests",
-            dependencies: ["KilnVision"],
+            dependencies: ["KilnVision", "CKilnSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import CKilnSupport
 import KilnCore
 
 /// The training pipeline's shape — one bilinear resample (RandomResizedCrop or Resize), then any
@@ -66,9 +67,9 @@ struct FusedPlan: Sendable {
         }
         let channels = image.channels
         let step = normalize ?? .unit
-        if channels == 3, step.layout == .chw, let change = Self.arithmetic(changes) {
-            renderRGB(image, window: window, width: width, height: height, change: change, normalize: step,
-                      flipX: flipX, flipY: flipY, into: output)
+        if channels == 3, step.layout == .chw, let change = Self.arithmetic(changes),
+           renderRGB(image, window: window, width: width, height: height, change: change, normalize: step,
+                     flipX: flipX, flipY: flipY, into: output) {
             return true
         }
         let normalizeTables = step.tables(channels: channels)
@@ -120,59 +121,19 @@ struct FusedPlan: Sendable {
         return change
     }
 
-    /// RGB to CHW floats 16 pixels at a time: the row's bytes split into channels by constant
-    /// shuffles, brightness/contrast as `round(x * alpha + beta)` clamped in integers, Normalize as
-    /// `x * scale + offset` — the same operations, so the same floats, as the tables.
+    /// RGB to CHW floats through `PlanarResample` (a horizontal flip mirrors the taps, a vertical
+    /// one the rows), brightness/contrast as `round(x * alpha + beta)` clamped, Normalize as
+    /// `x * scale + offset` — the same operations, so the same floats, as the tables. False,
+    /// having written nothing, when the resampler cannot take the window.
     private func renderRGB(_ image: PixelView, window: (x: Int, y: Int, width: Int, height: Int), width: Int, height: Int,
                            change: (alpha: Float, beta: Float)?, normalize step: Pipeline.NormalizeStep,
-                           flipX: Bool, flipY: Bool, into output: UnsafeMutablePointer<Float>) {
-        typealias Lanes = SIMD16<Float>
-        let coefficients = (0..<3).map { Normalize.coefficients(channel: $0, mean: step.mean, std: step.std) }
-        let scales = (Lanes(repeating: coefficients[0].scale), Lanes(repeating: coefficients[1].scale), Lanes(repeating: coefficients[2].scale))
-        let offsets = (Lanes(repeating: coefficients[0].offset), Lanes(repeating: coefficients[1].offset), Lanes(repeating: coefficients[2].offset))
-        let changes = change != nil, alpha = Lanes(repeating: change?.alpha ?? 1), beta = Lanes(repeating: change?.beta ?? 0)
-        let plane = width &* height, blocks = width / 16
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: width)
-        defer { scratch.deallocate() }
-        Resize.bilinearRows(image, window: window, width: width, height: height) { resizedRow, row in
-            let outY = flipY ? height - 1 - resizedRow : resizedRow
-            for c in 0..<3 {
-                let scale = c == 0 ? scales.0 : c == 1 ? scales.1 : scales.2
-                let offset = c == 0 ? offsets.0 : c == 1 ? offsets.1 : offsets.2
-                @inline(__always) func value(_ bytes: SIMD16<UInt8>) -> Lanes {
-                    var levels = SIMD16<Int32>(truncatingIfNeeded: bytes)
-                    if changes {
-                        // Rounded, then clamped to 0...255 with sign masks.
-                        let rounded = (levels.exactFloats * alpha + beta).roundedIntegers
-                        levels = .minimum(.maximum(rounded, SIMD16()), SIMD16(repeating: 255))
-                    }
-                    return levels.exactFloats * scale + offset
-                }
-                for block in 0..<blocks {
-                    let source = UnsafeRawPointer(row + block &* 48)
-                    let a = source.loadUnaligned(as: SIMD16<UInt8>.self)
-                    let b = source.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)
-                    let d = source.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt8>.self)
-                    let values = value(PackedRGB.channel(c, of: a, b, d))
-                    if flipX {
-                        UnsafeMutableRawPointer(scratch + (width &- 16 &- block &* 16)).storeBytes(of: Self.reversed(values), as: Lanes.self)
-                    } else {
-                        UnsafeMutableRawPointer(scratch + block &* 16).storeBytes(of: values, as: Lanes.self)
-                    }
-                }
-                // The pixels past the last whole block, one at a time.
-                for x in (blocks &* 16)..<width {
-                    let values = value(SIMD16(repeating: row[x &* 3 &+ c]))
-                    scratch[flipX ? width &- 1 &- x : x] = values[0]
-                }
-                StreamingStores.copy(scratch, to: output + (c &* plane &+ outY &* width), count: width)
-            }
-        }
-        StreamingStores.fence()
-    }
-
-    @inline(__always)
-    private static func reversed(_ v: SIMD16<Float>) -> SIMD16<Float> {
-        SIMD16(v[15], v[14], v[13], v[12], v[11], v[10], v[9], v[8], v[7], v[6], v[5], v[4], v[3], v[2], v[1], v[0])
+                           flipX: Bool, flipY: Bool, into output: UnsafeMutablePointer<Float>) -> Bool {
+        let red = Normalize.coefficients(channel: 0, mean: step.mean, std: step.std)
+        let green = Normalize.coefficients(channel: 1, mean: step.mean, std: step.std)
+        let blue = Normalize.coefficients(channel: 2, mean: step.mean, std: step.std)
+        let levels = ckiln_rgb_levels(scale: (red.scale, green.scale, blue.scale), offset: (red.offset, green.offset, blue.offset),
+                                      alpha: change?.alpha ?? 1, beta: change?.beta ?? 0, adjust: change == nil ? 0 : 1)
+        return PlanarResample.bilinearRGB(image, window: window, width: width, height: height, flipX: flipX, flipY: flipY,
+                                          levels: levels, into: output)
     }
 }

@@ -320,6 +320,20 @@ import Testing
         }
     }
 
+    /// A window shrunk more than the planar resampler's gathers reach (10×) takes the table path:
+    /// still the step-by-step values.
+    @Test func steepDownscalesTakeTheTablePath() throws {
+        let pipeline = try Pipeline(json: #"{"transforms": [{"name": "Resize", "height": 10, "width": 20}, {"name": "HorizontalFlip", "p": 0.5}, {"name": "Normalize", "layout": "CHW"}]}"#)
+        var image = try Image(width: 200, height: 50, channels: 3)
+        for offset in image.pixels.indices { image.pixels[offset] = UInt8((offset * 37) % 251) }
+        for index in 0..<4 {
+            let sample = try pipeline.sample(image, seed: 5, index: index).image
+            var expected = [Float](repeating: 0, count: 600)
+            expected.withUnsafeMutableBufferPointer { pipeline.tensorValues(sample, into: $0.baseAddress!) }
+            #expect(try pipeline.batch([image], seed: 5, startIndex: index).scalars(as: Float.self) == expected)
+        }
+    }
+
     @Test func otherShapesAreNotFused() throws {
         #expect(try Pipeline(json: #"{"transforms": [{"name": "Rotate"}, {"name": "Resize", "height": 8, "width": 8}]}"#).fused == nil)
         #expect(try Pipeline(json: #"{"transforms": [{"name": "Resize", "height": 8, "width": 8, "interpolation": "area"}]}"#).fused == nil)

@@ -28,6 +28,11 @@ void ckiln_stream_floats(float *destination, const float *source, size_t count);
 /// Orders the non-temporal stores made so far before any later store (`sfence`).
 void ckiln_stream_fence(void);
 
+/// Asks for the cache lines of `bytes` bytes at `address` ahead of their use (a hint: no
+/// fault, no effect on results): for short strided reads, a row of a window at a time, that the
+/// hardware prefetcher does not see coming.
+void ckiln_prefetch(const void *address, size_t bytes);
+
 /// `target[i] = table[source[i]]` for i < count (`table`: 256 bytes): 64 bytes a step with
 /// AVX-512 VBMI's byte permutes where the CPU has them, else one byte at a time. `source` and
 /// `target` may be the same.
@@ -35,6 +40,67 @@ void ckiln_lookup_bytes(const uint8_t *source, uint8_t *target, size_t count, co
 
 /// Whether `ckiln_lookup_bytes` takes the AVX-512 VBMI path on this CPU (1) or not (0).
 int32_t ckiln_lookup_is_vectorised(void);
+
+/// One block of 16 output pixels of a bilinear resample of packed RGB bytes (see
+/// `ckiln_rgb_resample_row`): the byte offset of its taps, then per channel the byte indices
+/// (from that offset) of each pixel's left and right tap as every other byte (the bytes between
+/// are zeroed: 16-bit lanes), and the two weights per pixel. Unused lanes of a last partial
+/// block are zero.
+typedef struct {
+    uint8_t taps[3][64];
+    int16_t weights[32];
+    int64_t base;
+} ckiln_rgb_block;
+
+/// Fills `(count + 15) / 16` blocks from per-pixel taps — source pixel indices `left[x]` and
+/// `right[x]` (from the window's first pixel) and weights 0...32767 — in output order. 0 (blocks
+/// unusable) when a block of 16 output pixels spans more than 42 source pixels (a downscale by
+/// more than about 2.6) or a tap is out of range; else 1.
+int32_t ckiln_rgb_blocks_prepare(const int32_t *left, const int32_t *right, const int32_t *weight0,
+                                 const int32_t *weight1, size_t count, ckiln_rgb_block *blocks);
+
+/// The horizontal pass of a bilinear resample of one row of packed RGB bytes (`row` at the
+/// window's first pixel, `row_bytes` readable from there): for output pixel x and each channel,
+/// `row[left]·weight0 + row[right]·weight1` into the planar rows `red`, `green`, `blue`, which
+/// hold `count` rounded up to 16 values (the lanes past `count` get zeros). AVX-512 VBMI byte
+/// permutes where the CPU has them, else one pixel at a time; the same sums either way.
+void ckiln_rgb_resample_row(const uint8_t *row, size_t row_bytes, const ckiln_rgb_block *blocks, size_t count,
+                            int32_t *red, int32_t *green, int32_t *blue);
+
+/// `ckiln_rgb_resample_row` one pixel at a time, whatever the CPU: the reference for tests.
+void ckiln_rgb_resample_row_scalar(const uint8_t *row, const ckiln_rgb_block *blocks, size_t count, int32_t *red,
+                                   int32_t *green, int32_t *blue);
+
+/// How resampled levels become floats (`ckiln_rgb_blend_rows`): when `adjust` is 1, first
+/// `clamp(round_half_even(level · alpha + beta), 0, 255)` (brightness and contrast; |alpha|·255 +
+/// |beta| below 2^21); then, per channel, `level · scale + offset` (Normalize). Each product is
+/// rounded to float before the sum (no fused multiply-add), as the scalar formulas do.
+typedef struct {
+    float scale[3];
+    float offset[3];
+    float alpha;
+    float beta;
+    int32_t adjust;
+} ckiln_rgb_levels;
+
+/// The vertical pass and what follows, for one output row of each channel: the level
+/// `clamp((weight0·top + weight1·bottom + 2^21) >> 22, 0, 255)` of the horizontal sums `top` and
+/// `bottom` (three planes `plane_stride` values apart, each readable through `count` rounded up
+/// to 16, plus 16), mapped by `levels`, into `count` floats at `red`, `green`, `blue` — with
+/// non-temporal stores where the CPU has AVX-512 (output written once, larger than the caches;
+/// call `ckiln_stream_fence` before another thread reads it). The weights and sums must keep
+/// the products below 2^31 (11-bit weights on 19-bit sums do).
+void ckiln_rgb_blend_rows(const int32_t *top, const int32_t *bottom, size_t plane_stride, int32_t weight0, int32_t weight1,
+                          size_t count, const ckiln_rgb_levels *levels, float *red, float *green, float *blue);
+
+/// `ckiln_rgb_blend_rows` one value at a time with ordinary stores, whatever the CPU: the
+/// reference for tests.
+void ckiln_rgb_blend_rows_scalar(const int32_t *top, const int32_t *bottom, size_t plane_stride, int32_t weight0,
+                                 int32_t weight1, size_t count, const ckiln_rgb_levels *levels, float *red, float *green,
+                                 float *blue);
+
+/// Whether `ckiln_rgb_resample_row` takes the AVX-512 VBMI path on this CPU (1) or not (0).
+int32_t ckiln_rgb_resample_is_vectorised(void);
 
 /// Makes OpenBLAS compute on the calling thread only and stops the idle threads it started when
 /// it was loaded (they would otherwise spin on a core for a tenth of a second).
