@@ -105,12 +105,9 @@ __attribute__((target("avx512f"))) static void blend_avx512(const int32_t *top, 
         const int32_t *t = top + c * plane_stride, *b = bottom + c * plane_stride;
         const __m512 scale = _mm512_set1_ps(levels->scale[c]), offset = _mm512_set1_ps(levels->offset[c]);
         float *target = out[c];
-        // Ordinary stores up to the first 64-byte boundary, then non-temporal ones, then the tail.
-        size_t i = ((64 - ((uintptr_t)target & 63)) & 63) / sizeof(float);
-        if (i > count) i = count;
-        if (i > 0) {
-            _mm512_mask_storeu_ps(target, (__mmask16)((1u << i) - 1), blend16(t, b, w0, w1, adjust, alpha, beta, scale, offset));
-        }
+        // Ordinary stores: non-temporal ones were measured slower here (the batch benchmark of
+        // benchmarks/run augment), whether the output lines were cached or not.
+        size_t i = 0;
         for (; i + 16 <= count; i += 16) {
             _mm512_storeu_ps(target + i, blend16(t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
         }

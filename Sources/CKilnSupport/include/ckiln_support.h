@@ -86,15 +86,13 @@ typedef struct {
 /// The vertical pass and what follows, for one output row of each channel: the level
 /// `clamp((weight0·top + weight1·bottom + 2^21) >> 22, 0, 255)` of the horizontal sums `top` and
 /// `bottom` (three planes `plane_stride` values apart, each readable through `count` rounded up
-/// to 16, plus 16), mapped by `levels`, into `count` floats at `red`, `green`, `blue` — with
-/// non-temporal stores where the CPU has AVX-512 (output written once, larger than the caches;
-/// call `ckiln_stream_fence` before another thread reads it). The weights and sums must keep
-/// the products below 2^31 (11-bit weights on 19-bit sums do).
+/// to 16), mapped by `levels`, into `count` floats at `red`, `green`, `blue`: 16 values a step
+/// where the CPU has AVX-512. The weights and sums must keep the products below 2^31 (11-bit
+/// weights on 19-bit sums do).
 void ckiln_rgb_blend_rows(const int32_t *top, const int32_t *bottom, size_t plane_stride, int32_t weight0, int32_t weight1,
                           size_t count, const ckiln_rgb_levels *levels, float *red, float *green, float *blue);
 
-/// `ckiln_rgb_blend_rows` one value at a time with ordinary stores, whatever the CPU: the
-/// reference for tests.
+/// `ckiln_rgb_blend_rows` one value at a time, whatever the CPU: the reference for tests.
 void ckiln_rgb_blend_rows_scalar(const int32_t *top, const int32_t *bottom, size_t plane_stride, int32_t weight0,
                                  int32_t weight1, size_t count, const ckiln_rgb_levels *levels, float *red, float *green,
                                  float *blue);

@@ -5,7 +5,7 @@ import KilnCore
 /// fixed-point arithmetic, so the same levels as `Resize.bilinearRows`, then mapped to floats by
 /// `ckiln_rgb_levels` (brightness/contrast and Normalize). The horizontal pass gathers the taps
 /// of 16 output pixels at a time (`ckiln_rgb_resample_row`); the vertical blend and the mapping
-/// run on 16 lanes and stream the floats out (`ckiln_rgb_blend_rows`).
+/// run on 16 lanes (`ckiln_rgb_blend_rows`).
 enum PlanarResample {
     /// Renders `window` of the RGB `image` at `width`×`height` into the three planes at `output`
     /// (`width`×`height` floats each), flipped as asked, as if flipped after resizing. False,
@@ -27,9 +27,9 @@ enum PlanarResample {
         let blocks = UnsafeMutablePointer<ckiln_rgb_block>.allocate(capacity: (width + 15) / 16)
         defer { blocks.deallocate() }
         guard ckiln_rgb_blocks_prepare(left, right, weight0, weight1, width, blocks) == 1 else { return false }
-        // The horizontal sums of two source rows, three planes each, 64-byte aligned (whole-vector
-        // stores), with the 16 spare values the blend may read.
-        let planeStride = (width + 15) / 16 * 16 + 16
+        // The horizontal sums of two source rows, three planes each of whole 16-value vectors,
+        // 64-byte aligned (whole-line stores).
+        let planeStride = (width + 15) / 16 * 16
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 6 * planeStride * 4, alignment: 64)
         defer { buffer.deallocate() }
         var top = buffer.bindMemory(to: Int32.self, capacity: 6 * planeStride), bottom = top + 3 * planeStride
@@ -57,7 +57,6 @@ enum PlanarResample {
             ckiln_rgb_blend_rows(top, bottom, planeStride, ys.weight0[y], ys.weight1[y], width, &levels,
                                  target, target + plane, target + 2 * plane)
         }
-        StreamingStores.fence()
         return true
     }
 }
