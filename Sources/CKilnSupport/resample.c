@@ -79,12 +79,11 @@ static void blend_scalar(const int32_t *top, const int32_t *bottom, size_t plane
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-__attribute__((target("avx512f"))) static inline __m512 blend16(const int32_t *top, const int32_t *bottom, __m512i weight0,
-                                                                 __m512i weight1, int32_t adjust, __m512 alpha, __m512 beta,
-                                                                 __m512 scale, __m512 offset) {
+__attribute__((target("avx512f"))) static inline __m512 blend_vectors(__m512i top, __m512i bottom, __m512i weight0,
+                                                                       __m512i weight1, int32_t adjust, __m512 alpha,
+                                                                       __m512 beta, __m512 scale, __m512 offset) {
     const __m512i zero = _mm512_setzero_si512(), white = _mm512_set1_epi32(255);
-    const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(_mm512_mullo_epi32(_mm512_loadu_si512(top), weight0),
-                                                          _mm512_mullo_epi32(_mm512_loadu_si512(bottom), weight1)),
+    const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(_mm512_mullo_epi32(top, weight0), _mm512_mullo_epi32(bottom, weight1)),
                                          _mm512_set1_epi32(1 << 21));
     __m512i level = _mm512_min_epi32(_mm512_max_epi32(_mm512_srai_epi32(sum, 22), zero), white);
     if (adjust) {
@@ -95,9 +94,33 @@ __attribute__((target("avx512f"))) static inline __m512 blend16(const int32_t *t
     return _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(level), scale), offset);
 }
 
+__attribute__((target("avx512f"))) static inline __m512 blend16(const int32_t *top, const int32_t *bottom, __m512i weight0,
+                                                                 __m512i weight1, int32_t adjust, __m512 alpha, __m512 beta,
+                                                                 __m512 scale, __m512 offset) {
+    return blend_vectors(_mm512_loadu_si512(top), _mm512_loadu_si512(bottom), weight0, weight1, adjust, alpha, beta, scale,
+                         offset);
+}
+
+/// `blend16` of the values at `top` and `bottom` expanded into the lanes of `lanes` (the first
+/// value into its lowest lane): the lanes of an aligned line a row starts inside.
+__attribute__((target("avx512f"))) static inline __m512 blend16_into(__mmask16 lanes, const int32_t *top,
+                                                                      const int32_t *bottom, __m512i weight0, __m512i weight1,
+                                                                      int32_t adjust, __m512 alpha, __m512 beta, __m512 scale,
+                                                                      __m512 offset) {
+    return blend_vectors(_mm512_maskz_expandloadu_epi32(lanes, top), _mm512_maskz_expandloadu_epi32(lanes, bottom), weight0,
+                         weight1, adjust, alpha, beta, scale, offset);
+}
+
+__attribute__((target("avx512f"))) static void flush_carry(ckiln_rgb_stream *stream, size_t c) {
+    if (stream->line[c] == NULL) return;
+    _mm512_mask_storeu_ps(stream->line[c], (__mmask16)((1u << stream->lanes[c]) - 1), _mm512_loadu_ps(stream->carry[c]));
+    stream->line[c] = NULL;
+}
+
 __attribute__((target("avx512f"))) static void blend_avx512(const int32_t *top, const int32_t *bottom, size_t plane_stride,
                                                              int32_t weight0, int32_t weight1, size_t count,
-                                                             const ckiln_rgb_levels *levels, float *const out[3]) {
+                                                             const ckiln_rgb_levels *levels, ckiln_rgb_stream *stream,
+                                                             float *const out[3]) {
     const __m512i w0 = _mm512_set1_epi32(weight0), w1 = _mm512_set1_epi32(weight1);
     const __m512 alpha = _mm512_set1_ps(levels->alpha), beta = _mm512_set1_ps(levels->beta);
     const int32_t adjust = levels->adjust;
@@ -105,15 +128,44 @@ __attribute__((target("avx512f"))) static void blend_avx512(const int32_t *top, 
         const int32_t *t = top + c * plane_stride, *b = bottom + c * plane_stride;
         const __m512 scale = _mm512_set1_ps(levels->scale[c]), offset = _mm512_set1_ps(levels->offset[c]);
         float *target = out[c];
-        // Ordinary stores: non-temporal ones were measured slower here (the batch benchmark of
-        // benchmarks/run augment), whether the output lines were cached or not.
         size_t i = 0;
+        if (stream == NULL || count < 32 || ((uintptr_t)target & 3) != 0) {
+            // Ordinary stores.
+            if (stream != NULL) flush_carry(stream, c);
+            for (; i + 16 <= count; i += 16) {
+                _mm512_storeu_ps(target + i, blend16(t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
+            }
+            if (i < count) {
+                _mm512_mask_storeu_ps(target + i, (__mmask16)((1u << (count - i)) - 1),
+                                      blend16(t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
+            }
+            continue;
+        }
+        // Whole lines, non-temporal: the line the row starts inside completes the previous
+        // row's last line when the rows are contiguous; the row's own last partial line is held.
+        const size_t lead = ((uintptr_t)target & 63) / sizeof(float);
+        if (lead > 0) {
+            float *line = target - lead;
+            const __mmask16 lanes = (__mmask16)(0xFFFFu << lead);
+            __m512 values = blend16_into(lanes, t, b, w0, w1, adjust, alpha, beta, scale, offset);
+            if (stream->line[c] == line && stream->lanes[c] == lead) {
+                _mm512_stream_ps(line, _mm512_mask_blend_ps(lanes, _mm512_loadu_ps(stream->carry[c]), values));
+                stream->line[c] = NULL;
+            } else {
+                flush_carry(stream, c);
+                _mm512_mask_storeu_ps(line, lanes, values);
+            }
+            i = 16 - lead;
+        } else {
+            flush_carry(stream, c);
+        }
         for (; i + 16 <= count; i += 16) {
-            _mm512_storeu_ps(target + i, blend16(t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
+            _mm512_stream_ps(target + i, blend16(t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
         }
         if (i < count) {
-            _mm512_mask_storeu_ps(target + i, (__mmask16)((1u << (count - i)) - 1),
-                                  blend16(t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
+            _mm512_storeu_ps(stream->carry[c], blend16(t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
+            stream->line[c] = target + i;
+            stream->lanes[c] = (uint32_t)(count - i);
         }
     }
 }
@@ -150,15 +202,26 @@ static void resample_vbmi(const uint8_t *row, size_t row_bytes, const ckiln_rgb_
 int32_t ckiln_rgb_resample_is_vectorised(void) { return ckiln_lookup_is_vectorised(); }
 
 void ckiln_rgb_blend_rows(const int32_t *top, const int32_t *bottom, size_t plane_stride, int32_t weight0, int32_t weight1,
-                          size_t count, const ckiln_rgb_levels *levels, float *red, float *green, float *blue) {
+                          size_t count, const ckiln_rgb_levels *levels, ckiln_rgb_stream *stream, float *red, float *green,
+                          float *blue) {
     float *const out[3] = {red, green, blue};
 #if defined(__x86_64__)
     if (__builtin_cpu_supports("avx512f")) {
-        blend_avx512(top, bottom, plane_stride, weight0, weight1, count, levels, out);
+        blend_avx512(top, bottom, plane_stride, weight0, weight1, count, levels, stream, out);
         return;
     }
 #endif
     blend_scalar(top, bottom, plane_stride, weight0, weight1, count, levels, out);
+}
+
+void ckiln_rgb_stream_finish(ckiln_rgb_stream *stream) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) {
+        for (size_t c = 0; c < 3; c++) flush_carry(stream, c);
+        _mm_sfence();
+    }
+#endif
+    (void)stream;
 }
 
 void ckiln_rgb_blend_rows_scalar(const int32_t *top, const int32_t *bottom, size_t plane_stride, int32_t weight0,

@@ -86,7 +86,7 @@ import Testing
                         output.withUnsafeMutableBufferPointer { out in
                             let base = out.baseAddress! + shift
                             if kernel {
-                                ckiln_rgb_blend_rows(top, bottom, stride, w0, w1, length, &levels, base, base + 128, base + 256)
+                                ckiln_rgb_blend_rows(top, bottom, stride, w0, w1, length, &levels, nil, base, base + 128, base + 256)
                             } else {
                                 ckiln_rgb_blend_rows_scalar(top, bottom, stride, w0, w1, length, &levels, base, base + 128, base + 256)
                             }
@@ -110,12 +110,53 @@ import Testing
         }
     }
 
+    /// Rows streamed in memory order through `ckiln_rgb_stream` (whole lines, the partial ones
+    /// completed by the next row): the same floats as ordinary stores, wherever the planes start
+    /// within a line, and in any row order (a row that does not continue the held line writes
+    /// it out first).
+    @Test func streamedRowsEqualOrdinaryStores() {
+        let stride = 112
+        let top = bytes(3 * stride * 4, seed: 3).withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)).map { Int32($0 % 522_241) } }
+        let bottom = bytes(3 * stride * 4, seed: 4).withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)).map { Int32($0 % 522_241) } }
+        var levels = ckiln_rgb_levels(scale: (0.5, 0.25, 2), offset: (1, -1, 0.5), alpha: 1.2, beta: 7, adjust: 1)
+        for width in [31, 32, 33, 41, 48, 100] {
+            for shift in 0..<16 {
+                for order in [Array(0..<5), [4, 3, 2, 1, 0], [0, 2, 1, 4, 3]] {
+                    let plane = width * 5, total = 3 * plane + 32
+                    var streamed = [Float](repeating: .nan, count: total), ordinary = streamed
+                    for (kernel, isStreamed) in [(true, true), (false, false)] {
+                        var output = isStreamed ? streamed : ordinary
+                        output.withUnsafeMutableBufferPointer { out in
+                            var stream = ckiln_rgb_stream()
+                            for row in order {
+                                // Each row its own weights: the rows differ.
+                                let w0 = Int32(400 * row + 100), w1 = 2048 - w0
+                                let target = out.baseAddress! + shift + row * width
+                                if kernel {
+                                    ckiln_rgb_blend_rows(top, bottom, stride, w0, w1, width, &levels, &stream,
+                                                         target, target + plane, target + 2 * plane)
+                                } else {
+                                    ckiln_rgb_blend_rows_scalar(top, bottom, stride, w0, w1, width, &levels,
+                                                                target, target + plane, target + 2 * plane)
+                                }
+                            }
+                            ckiln_rgb_stream_finish(&stream)
+                        }
+                        if isStreamed { streamed = output } else { ordinary = output }
+                    }
+                    #expect(streamed.map(\.bitPattern) == ordinary.map(\.bitPattern), "width \(width), shift \(shift), rows \(order)")
+                }
+            }
+        }
+    }
+
     /// The whole: the planar floats of a window (unit Normalize, no colour change) are the bytes
     /// of `Resize.cropResize`, flipped as asked — from a view with a negative row stride too.
     @Test func planarRowsAreResizedBytesFlipped() throws {
         let image = try Image(width: 300, height: 70, channels: 3, pixels: bytes(300 * 70 * 3, seed: 9))
         let unit = ckiln_rgb_levels(scale: (1, 1, 1), offset: (0, 0, 0), alpha: 1, beta: 0, adjust: 0)
-        for (window, width, height) in [((0, 0, 300, 70), 224, 40), ((13, 5, 280, 60), 131, 131), ((290, 60, 10, 10), 33, 17)] {
+        for (window, width, height) in [((0, 0, 300, 70), 224, 40), ((13, 5, 280, 60), 131, 131), ((290, 60, 10, 10), 33, 17),
+                                        ((100, 20, 30, 9), 12, 30)] {
             let resized = try Resize.cropResize(image, x: window.0, y: window.1, cropWidth: window.2, cropHeight: window.3,
                                                 width: width, height: height, interpolation: .bilinear)
             for (flipX, flipY) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -128,15 +169,18 @@ import Testing
                         }
                     }
                 }
-                var output = [Float](repeating: .nan, count: 3 * width * height)
+                // The planes starting anywhere within a cache line.
+                let shift = (width + height) % 16
+                var output = [Float](repeating: .nan, count: 3 * width * height + shift)
                 let rendered = image.withView { view in
                     output.withUnsafeMutableBufferPointer { out in
                         PlanarResample.bilinearRGB(view, window: window, width: width, height: height, flipX: flipX, flipY: flipY,
-                                                   levels: unit, into: out.baseAddress!)
+                                                   levels: unit, into: out.baseAddress! + shift)
                     }
                 }
                 #expect(rendered)
-                #expect(output == expected, "window \(window), flips \(flipX) \(flipY)")
+                #expect(Array(output[shift...]) == expected, "window \(window), flips \(flipX) \(flipY)")
+                #expect(output[..<shift].allSatisfy { $0.isNaN })
             }
         }
         // The image stored upside down, read through a negative row stride (a numpy view [::-1]).

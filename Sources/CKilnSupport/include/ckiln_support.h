@@ -83,14 +83,30 @@ typedef struct {
     int32_t adjust;
 } ckiln_rgb_levels;
 
+/// Rows of three planes written in ascending memory order with non-temporal stores of whole
+/// cache lines (output written once, larger than the caches: no line read before it is written):
+/// the partial line a row ends in is held here until the next row completes it. Zero it to
+/// start; `ckiln_rgb_stream_finish` when done.
+typedef struct {
+    float carry[3][16];
+    float *line[3];
+    uint32_t lanes[3];
+} ckiln_rgb_stream;
+
 /// The vertical pass and what follows, for one output row of each channel: the level
 /// `clamp((weight0·top + weight1·bottom + 2^21) >> 22, 0, 255)` of the horizontal sums `top` and
 /// `bottom` (three planes `plane_stride` values apart, each readable through `count` rounded up
 /// to 16), mapped by `levels`, into `count` floats at `red`, `green`, `blue`: 16 values a step
-/// where the CPU has AVX-512. The weights and sums must keep the products below 2^31 (11-bit
-/// weights on 19-bit sums do).
+/// where the CPU has AVX-512, through `stream` (may be NULL: ordinary stores) for rows of at
+/// least 32 values. The weights and sums must keep the products below 2^31 (11-bit weights on
+/// 19-bit sums do).
 void ckiln_rgb_blend_rows(const int32_t *top, const int32_t *bottom, size_t plane_stride, int32_t weight0, int32_t weight1,
-                          size_t count, const ckiln_rgb_levels *levels, float *red, float *green, float *blue);
+                          size_t count, const ckiln_rgb_levels *levels, ckiln_rgb_stream *stream, float *red, float *green,
+                          float *blue);
+
+/// Writes the lines `stream` still holds and orders the non-temporal stores before any later
+/// store (another thread may then read the rows).
+void ckiln_rgb_stream_finish(ckiln_rgb_stream *stream);
 
 /// `ckiln_rgb_blend_rows` one value at a time, whatever the CPU: the reference for tests.
 void ckiln_rgb_blend_rows_scalar(const int32_t *top, const int32_t *bottom, size_t plane_stride, int32_t weight0,

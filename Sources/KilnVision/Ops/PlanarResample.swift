@@ -35,28 +35,37 @@ enum PlanarResample {
         var top = buffer.bindMemory(to: Int32.self, capacity: 6 * planeStride), bottom = top + 3 * planeStride
         let source = image.base.assumingMemoryBound(to: UInt8.self) + area.x * 3
         let rowBytes = (image.width - area.x) * 3
+        // Output rows go in memory order (bottom up when flipped vertically), so that the
+        // stream writes each plane's lines whole; source rows are visited in the same direction.
+        let step = flipY ? -1 : 1
         // Source rows are short strided reads that the hardware prefetcher does not see coming.
         let windowBytes = area.width * 3, prefetchDistance = 6
         func horizontal(_ y: Int, into sums: UnsafeMutablePointer<Int32>) {
-            if y + prefetchDistance < area.height {
-                ckiln_prefetch(source + (y + prefetchDistance + area.y) * image.rowStride, windowBytes)
+            let ahead = y + step * prefetchDistance
+            if ahead >= 0 && ahead < area.height {
+                ckiln_prefetch(source + (ahead + area.y) * image.rowStride, windowBytes)
             }
             ckiln_rgb_resample_row(source + (y + area.y) * image.rowStride, rowBytes, blocks, width,
                                    sums, sums + planeStride, sums + 2 * planeStride)
         }
         let plane = width * height
         var levels = levels
+        var stream = ckiln_rgb_stream()
         var cachedTop = -1, cachedBottom = -1
-        for y in 0..<height {
+        for y in flipY ? Array((0..<height).reversed()) : Array(0..<height) {
+            // The two source rows, each computed once while it is needed, in either direction.
             let y0 = ys.index[y], y1 = min(y0 + 1, area.height - 1)
-            if cachedTop != y0 {
-                if cachedBottom == y0 { swap(&top, &bottom); cachedTop = y0; cachedBottom = -1 } else { horizontal(y0, into: top); cachedTop = y0 }
+            if cachedTop != y0 && cachedBottom == y0 || cachedBottom != y1 && cachedTop == y1 {
+                swap(&top, &bottom)
+                swap(&cachedTop, &cachedBottom)
             }
+            if cachedTop != y0 { horizontal(y0, into: top); cachedTop = y0 }
             if cachedBottom != y1 { horizontal(y1, into: bottom); cachedBottom = y1 }
             let target = output + (flipY ? height - 1 - y : y) * width
-            ckiln_rgb_blend_rows(top, bottom, planeStride, ys.weight0[y], ys.weight1[y], width, &levels,
+            ckiln_rgb_blend_rows(top, bottom, planeStride, ys.weight0[y], ys.weight1[y], width, &levels, &stream,
                                  target, target + plane, target + 2 * plane)
         }
+        ckiln_rgb_stream_finish(&stream)
         return true
     }
 }
