@@ -1,3 +1,4 @@
+import CKilnSupport
 import Foundation
 import KilnCore
 import Testing
@@ -113,29 +114,70 @@ import Testing
         }
     }
 
-    /// The blur (horizontal rows kept in a ring of `size` rows) against the separable Gaussian
-    /// computed directly in double with reflect-101 borders, including images shorter and
-    /// narrower than the kernel.
-    @Test(arguments: [(40, 30, 1.5), (9, 4, 1.5), (23, 17, 0.6), (5, 13, 1.2)])
-    func gaussianBlurAgreesWithADoubleReference(width: Int, height: Int, sigma: Double) throws {
+    /// The blur (horizontal rows kept in a ring of `size + 1` rows, the row ends read from a
+    /// bordered copy) against OpenCV's fixed-point formula computed directly — `(Σ_y k_y Σ_x k_x
+    /// pixel + 2^15) >> 16` with reflect-101 borders — byte for byte, including images shorter and
+    /// narrower than the kernel; and within one level of the real-valued Gaussian.
+    @Test(arguments: [(40, 30, 1.5), (9, 4, 1.5), (23, 17, 0.6), (5, 13, 1.2), (77, 3, 3.1), (300, 20, 0.9)])
+    func gaussianBlurIsOpenCVsFixedPointArithmetic(width: Int, height: Int, sigma: Double) throws {
         let image = try pattern(width: width, height: height)
         let out = try Color.gaussianBlur(image, sigma: sigma)
         let size = Int((sigma * 6 + 1).rounded(.toNearestOrEven)) | 1, half = size / 2
+        let fractions = Color.gaussianKernel(size: size, sigma: sigma).map(Int.init)
+        #expect(fractions.reduce(0, +) == 256)
         let raw = (0..<size).map { exp(-Double(($0 - half) * ($0 - half)) / (2 * sigma * sigma)) }
         let kernel = raw.map { $0 / raw.reduce(0, +) }
         for y in 0..<height {
             for x in 0..<width {
                 for c in 0..<3 {
-                    var value = 0.0
-                    for (ty, wy) in kernel.enumerated() {
+                    var fixed = 0, value = 0.0
+                    for ty in 0..<size {
                         let sy = BorderMode.reflect101.source(y + ty - half, height)!
-                        for (tx, wx) in kernel.enumerated() {
-                            value += wy * wx * Double(image[BorderMode.reflect101.source(x + tx - half, width)!, sy, c])
+                        var row = 0
+                        for tx in 0..<size {
+                            let pixel = image[BorderMode.reflect101.source(x + tx - half, width)!, sy, c]
+                            row += fractions[tx] * Int(pixel)
+                            value += kernel[ty] * kernel[tx] * Double(pixel)
                         }
+                        fixed += fractions[ty] * row
                     }
+                    #expect(Int(out[x, y, c]) == min((fixed + (1 << 15)) >> 16, 255), "(\(x), \(y), \(c))")
                     #expect(abs(Double(out[x, y, c]) - value.rounded()) <= 1, "(\(x), \(y), \(c))")
                 }
             }
+        }
+    }
+
+    /// OpenCV's 8-bit kernels: the 7-tap sigma-2 kernel of `cv::GaussianBlur` (Q8), and every
+    /// kernel sums to 256 and is symmetric.
+    @Test func gaussianKernelsAreOpenCVs() {
+        #expect(Color.gaussianKernel(size: 7, sigma: 2) == [18, 34, 48, 56, 48, 34, 18])
+        for sigma in stride(from: 0.1, through: 8.0, by: 0.05) {
+            let size = Int((sigma * 6 + 1).rounded(.toNearestOrEven)) | 1
+            let kernel = Color.gaussianKernel(size: size, sigma: sigma)
+            #expect(kernel.map(Int.init).reduce(0, +) == 256 && kernel == Array(kernel.reversed()), "sigma \(sigma)")
+        }
+    }
+
+    /// The blur's AVX-512 row and rounding kernels against their one-at-a-time references, for
+    /// every length around the 32- and 16-lane steps.
+    @Test func blurKernelsEqualTheirScalarReferences() {
+        let kernel: [UInt16] = [3, 17, 40, 136, 40, 17, 3]
+        let bytes = (0..<400).map { UInt8(truncatingIfNeeded: $0 &* 97 &+ $0 / 7) }
+        for count in [0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100] {
+            for step in [1, 3, 4] {
+                var vector = [Float](repeating: -1, count: 128), scalar = vector
+                ckiln_blur_row(bytes, count, step, kernel, kernel.count, &vector)
+                ckiln_blur_row_scalar(bytes, count, step, kernel, kernel.count, &scalar)
+                #expect(vector == scalar, "count \(count), step \(step)")
+                #expect(vector[count...].allSatisfy { $0 == -1 })
+            }
+            let sums = (0..<count).map { Float(($0 &* 524_287) % 16_777_216) }
+            var narrowed = [UInt8](repeating: 7, count: 128), reference = narrowed
+            ckiln_blur_narrow(sums, count, &narrowed)
+            ckiln_blur_narrow_scalar(sums, count, &reference)
+            #expect(narrowed == reference && narrowed[count...].allSatisfy { $0 == 7 }, "count \(count)")
+            #expect(zip(sums, reference).allSatisfy { Int($1) == min((Int($0) + (1 << 15)) >> 16, 255) })
         }
     }
 

@@ -116,6 +116,22 @@ void ckiln_rgb_blend_rows_scalar(const int32_t *top, const int32_t *bottom, size
 /// Whether `ckiln_rgb_resample_row` takes the AVX-512 VBMI path on this CPU (1) or not (0).
 int32_t ckiln_rgb_resample_is_vectorised(void);
 
+/// The horizontal pass of OpenCV's 8-bit Gaussian blur: `out[i] = Σ_t kernel[t] ·
+/// padded[i + t·step]` for i < count (`step`: the channels), summed in 16 bits — exact when the
+/// kernel sums to at most 257 (OpenCV's sums to 256) — and stored as floats. 32 values a step
+/// with AVX-512 BW where the CPU has it.
+void ckiln_blur_row(const uint8_t *padded, size_t count, size_t step, const uint16_t *kernel, size_t taps, float *out);
+
+/// The rounding of OpenCV's 8-bit Gaussian blur: `out[i] = min((sums[i] + 2^15) >> 16, 255)` for
+/// sums that are whole numbers in [0, 2^24).
+void ckiln_blur_narrow(const float *sums, size_t count, uint8_t *out);
+
+/// `ckiln_blur_row` and `ckiln_blur_narrow` one value at a time, whatever the CPU: the
+/// references for tests.
+void ckiln_blur_row_scalar(const uint8_t *padded, size_t count, size_t step, const uint16_t *kernel, size_t taps,
+                           float *out);
+void ckiln_blur_narrow_scalar(const float *sums, size_t count, uint8_t *out);
+
 /// Makes OpenBLAS compute on the calling thread only and stops the idle threads it started when
 /// it was loaded (they would otherwise spin on a core for a tenth of a second).
 void ckiln_openblas_single_threaded(void);

@@ -1,3 +1,4 @@
+import CKilnSupport
 import KilnCore
 
 /// Pixel-value operations, each a documented formula.
@@ -216,15 +217,16 @@ public enum Color {
         return out
     }
 
-    /// `cv2.GaussianBlur(image, (0, 0), sigma)`: a separable kernel of size
-    /// `round(sigma * 6 + 1) | 1`, reflect-101 borders.
+    /// `cv2.GaussianBlur(image, (0, 0), sigma)`, bit for bit: a separable kernel of size
+    /// `round(sigma * 6 + 1) | 1` in OpenCV's 8-bit fractions (`gaussianKernel`), reflect-101
+    /// borders, rows summed exactly in 16 bits, columns exactly in floats (whole numbers below
+    /// 2^24), then rounded as `(sum + 2^15) >> 16` — OpenCV's fixed-point arithmetic for 8-bit images.
     public static func gaussianBlur(_ image: Image, sigma: Double) throws -> Image {
         guard sigma > 0, sigma.isFinite else { throw KilnError.invalidArgument("GaussianBlur: sigma must be positive, got \(sigma)") }
         let size = Int((sigma * 6 + 1).rounded(.toNearestOrEven)) | 1
         let half = size / 2
-        let weights = (0..<size).map { exp(-Double(($0 - half) * ($0 - half)) / (2 * sigma * sigma)) }
-        let total = weights.reduce(0, +)
-        let kernel = weights.map { Float($0 / total) }
+        let fractions = gaussianKernel(size: size, sigma: sigma)
+        let kernel = fractions.map { Float($0) }
         let width = image.width, height = image.height, channels = image.channels
         let rowLength = width &* channels
         // Horizontal pass into a ring of `size + 1` float rows (cache-resident, where a whole
@@ -234,9 +236,8 @@ public enum Color {
         let slots = size + 1
         var ring = [Float](repeating: 0, count: slots * rowLength)
         var stored = [Int](repeating: -1, count: slots)
-        // Each row widened once to floats with its reflect-101 border, then every tap is a
-        // contiguous multiply-add over the whole row (vectorised).
-        var padded = [Float](repeating: 0, count: (width + 2 * half) * channels)
+        // Each row copied once with its reflect-101 border, then summed tap by tap on 32 lanes.
+        var padded = [UInt8](repeating: 0, count: (width + 2 * half) * channels)
         let borderColumns = (0..<(2 * half)).map { index in
             BorderMode.reflect101.source(index < half ? index - half : width + index - half, width)!
         }
@@ -248,16 +249,23 @@ public enum Color {
                         accumulator.withUnsafeMutableBufferPointer { sums in
                             kernel.withUnsafeBufferPointer { k in
                                 let line = wide.baseAddress!, rows = ring.baseAddress!, sum = sums.baseAddress!
-                                // Tap t reads the widened row from column t on: the same rows for every y.
-                                let horizontalTaps = (0..<size).map { UnsafeRawPointer(line + $0 &* channels) }
+                                // Output columns whose taps all lie inside the row read it in place;
+                                // the `half` columns at each end read a copy with the border around them.
+                                let inside = max(0, width - 2 * half), edge = min(2 * half, width), tail = width - edge
                                 func horizontal(_ y: Int, into out: UnsafeMutablePointer<Float>) {
                                     let row = source.baseAddress! + y &* rowLength
-                                    for index in 0..<rowLength { line[half &* channels &+ index] = Float(row[index]) }
+                                    ckiln_blur_row(row, inside &* channels, channels, fractions, size, out + half &* channels)
+                                    (line + half &* channels).update(from: row, count: edge &* channels)
+                                    (line + (half + tail) &* channels).update(from: row + tail &* channels, count: edge &* channels)
                                     for (position, column) in borderColumns.enumerated() {
                                         let x = position < half ? position : width &+ position
-                                        for c in 0..<channels { line[x &* channels &+ c] = Float(row[column &* channels &+ c]) }
+                                        for c in 0..<channels { line[x &* channels &+ c] = row[column &* channels &+ c] }
                                     }
-                                    convolve(horizontalTaps, weights: k.baseAddress!, count: rowLength, into: out)
+                                    let head = min(half, width) &* channels
+                                    ckiln_blur_row(line, head, channels, fractions, size, out)
+                                    let start = max(half, width - half)
+                                    ckiln_blur_row(line + start &* channels, (width - start) &* channels, channels, fractions, size,
+                                                   out + start &* channels)
                                 }
                                 // Vertical pass, two output rows at a time: tap t of output row y reads
                                 // row y + t - half (reflected at the edges), so rows y and y + 1 read
@@ -277,10 +285,10 @@ public enum Color {
                                     }
                                     if pair {
                                         convolvePair(verticalTaps, weights: k.baseAddress!, count: rowLength, into: sum, sum + rowLength)
-                                        narrow(sum, count: 2 &* rowLength, into: target.baseAddress! + y &* rowLength)
+                                        ckiln_blur_narrow(sum, 2 &* rowLength, target.baseAddress! + y &* rowLength)
                                     } else {
                                         convolve(Array(verticalTaps.prefix(size)), weights: k.baseAddress!, count: rowLength, into: sum)
-                                        narrow(sum, count: rowLength, into: target.baseAddress! + y &* rowLength)
+                                        ckiln_blur_narrow(sum, rowLength, target.baseAddress! + y &* rowLength)
                                     }
                                     y += 2
                                 }
@@ -292,6 +300,36 @@ public enum Color {
             written = image.pixels.count
         }
         return try! Image(width: width, height: height, channels: channels, pixels: pixels)
+    }
+
+    /// OpenCV's Gaussian kernel for 8-bit images (`getGaussianKernelBitExact`, then
+    /// `getGaussianKernelFixedPoint_ED` with 8 fraction bits): the normalised weights of the left
+    /// half scaled by 256 and rounded half to even with the rounding error carried to the next
+    /// tap, mirrored, and the centre whatever makes the sum exactly 256. `size` is odd.
+    static func gaussianKernel(size: Int, sigma: Double) -> [UInt16] {
+        let half = size / 2, scale = -0.125 / (sigma * sigma)
+        var values: [Double] = []
+        var sum = 0.0
+        var x = 1 - size
+        for _ in 0..<half {
+            let value = exp(Double(x * x) * scale)
+            values.append(value)
+            sum += value
+            x += 2
+        }
+        let normalise = 1 / (sum * 2 + 1)
+        var fractions = [UInt16](repeating: 0, count: size)
+        var error = 0.0, total = 0
+        for (index, value) in values.enumerated() {
+            let adjusted = value * normalise * 256 + error
+            let rounded = adjusted.rounded(.toNearestOrEven)
+            error = adjusted - rounded
+            fractions[index] = UInt16(rounded)
+            fractions[size - 1 - index] = UInt16(rounded)
+            total += Int(rounded)
+        }
+        fractions[half] = UInt16(256 - 2 * total)
+        return fractions
     }
 
     /// `output[i] = Σ_t weights[t] · rows[t][i]` (rows of floats) for i < count, 16 lanes at a
@@ -396,13 +434,6 @@ public enum Color {
                 index &+= 1
             }
         }
-    }
-
-    /// Floats to bytes: clamped to 0...255, rounded half to even, without a trapping conversion
-    /// (so it vectorises).
-    @inline(__always)
-    static func narrow(_ values: UnsafePointer<Float>, count: Int, into bytes: UnsafeMutablePointer<UInt8>) {
-        for index in 0..<count { bytes[index] = roundedByte(values[index]) }
     }
 
     /// Fills rectangles with `fill` (CoarseDropout).

@@ -65,6 +65,15 @@ def test_normalize_is_the_documented_formula(photos):
     np.testing.assert_allclose(plain[0], image.transpose(2, 0, 1) / 255.0, rtol=1e-6)
 
 
+def test_gaussian_blur_is_opencvs_byte_for_byte(photos):
+    # OpenCV's fixed-point arithmetic for 8-bit images (its kernel in 8-bit fractions, exact sums,
+    # the same rounding): equal bytes, not merely close ones, for small and large sigmas.
+    for image in photos:
+        for sigma in [0.3, 0.5, 0.8, 1.0, 1.3, 1.5, 2.2, 3.7]:
+            pipeline = kiln.vision.Pipeline({"transforms": [{"name": "GaussianBlur", "sigma_limit": [sigma, sigma], "p": 1}]})
+            np.testing.assert_array_equal(pipeline(image, seed=1, index=0), cv2.GaussianBlur(image, (0, 0), sigma))
+
+
 def test_views_with_negative_strides_are_read_in_place(photos):
     image = photos[0]
     identity = kiln.vision.Pipeline({"transforms": [{"name": "VerticalFlip", "p": 0}]})
