@@ -39,16 +39,6 @@ extension SIMD16 where Scalar == Float {
 /// 16 interleaved RGB pixels (48 bytes, three 16-byte vectors) split into channels and back,
 /// with constant shuffles.
 enum PackedRGB {
-    /// Channel `c` of the pixels in `a`, `b`, `d`.
-    @inline(__always)
-    static func channel(_ c: Int, of a: SIMD16<UInt8>, _ b: SIMD16<UInt8>, _ d: SIMD16<UInt8>) -> SIMD16<UInt8> {
-        switch c {
-        case 0: SIMD16(a[0], a[3], a[6], a[9], a[12], a[15], b[2], b[5], b[8], b[11], b[14], d[1], d[4], d[7], d[10], d[13])
-        case 1: SIMD16(a[1], a[4], a[7], a[10], a[13], b[0], b[3], b[6], b[9], b[12], b[15], d[2], d[5], d[8], d[11], d[14])
-        default: SIMD16(a[2], a[5], a[8], a[11], a[14], b[1], b[4], b[7], b[10], b[13], d[0], d[3], d[6], d[9], d[12], d[15])
-        }
-    }
-
     /// The pixels at `source` (48 bytes) as three channels of 32-bit lanes: one 64-byte vector
     /// and constant shuffles with zeros.
     @inline(__always)
