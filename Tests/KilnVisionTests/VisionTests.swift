@@ -114,6 +114,31 @@ import Testing
         }
     }
 
+    /// Padding against the border rule applied pixel by pixel, for every mode and channel count,
+    /// with borders narrower than the image (the reflected runs copied in reverse) and wider than
+    /// it (reflections that bounce, pixel by pixel).
+    @Test func paddingFollowsTheBorderRuleEverywhere() throws {
+        for channels in [1, 3, 4] {
+            let image = try pattern(width: 9, height: 5, channels: channels)
+            for border in BorderMode.allCases {
+                for (top, bottom, left, right) in [(2, 3, 4, 1), (0, 0, 8, 8), (7, 11, 13, 20), (1, 0, 0, 5)] {
+                    let fill: [UInt8] = [11, 22, 33, 44]
+                    let out = try Geometry.pad(image, top: top, bottom: bottom, left: left, right: right, border: border, fill: fill)
+                    #expect(out.width == 9 + left + right && out.height == 5 + top + bottom)
+                    for y in 0..<out.height {
+                        for x in 0..<out.width {
+                            for c in 0..<channels {
+                                let sx = border.source(x - left, 9), sy = border.source(y - top, 5)
+                                let expected = sx.flatMap { sx in sy.map { image[sx, $0, c] } } ?? fill[c]
+                                #expect(out[x, y, c] == expected, "\(border) \(channels) channels, (\(x), \(y), \(c))")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The blur (horizontal rows kept in a ring of `size + 1` rows, the row ends read from a
     /// bordered copy) against OpenCV's fixed-point formula computed directly — `(Σ_y k_y Σ_x k_x
     /// pixel + 2^15) >> 16` with reflect-101 borders — byte for byte, including images shorter and

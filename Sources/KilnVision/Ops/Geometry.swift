@@ -87,14 +87,28 @@ public enum Geometry {
                 fillRow.withUnsafeBufferPointer { fillBytes in
                     columns.withUnsafeBufferPointer { offsets in
                         let to = target.baseAddress!, pattern = fillBytes.baseAddress!
+                        // Each side's border columns, when they are consecutive source columns
+                        // right to left (reflections), as that run's first column; else nil.
+                        func reversedRun(_ range: Range<Int>) -> Int? {
+                            guard let first = range.first, offsets[first] >= 0 else { return nil }
+                            for position in range where offsets[position] != offsets[first] &- (position &- first) &* channels { return nil }
+                            return offsets[first]
+                        }
+                        let leftRun = reversedRun(0..<left), rightRun = reversedRun(left..<(left + right))
                         // The rows with source pixels first, then the border rows as copies of them.
                         for sy in 0..<image.height {
                             let row = to + (sy + top) * outRowBytes, from = source.baseAddress! + sy * rowBytes
                             (row + left * channels).initialize(from: from, count: rowBytes)
-                            for position in 0..<offsets.count {
-                                let x = position < left ? position : image.width &+ position
-                                let offset = offsets[position]
-                                copyPixel(from: offset >= 0 ? from + offset : pattern, to: row + x &* channels, channels: channels)
+                            for (range, run, start) in [(0..<left, leftRun, 0), (left..<(left + right), rightRun, image.width + left)] {
+                                if let run {
+                                    reverseCopy(from: from + run, pixels: range.count, channels: channels, to: row + start &* channels)
+                                    continue
+                                }
+                                for position in range {
+                                    let offset = offsets[position]
+                                    copyPixel(from: offset >= 0 ? from + offset : pattern, to: row + (start &+ position &- range.lowerBound) &* channels,
+                                              channels: channels)
+                                }
                             }
                         }
                         for y in Array(0..<top) + Array((top + image.height)..<height) {
@@ -111,6 +125,24 @@ public enum Geometry {
             count = height * outRowBytes
         }
         return try Image(width: width, height: height, channels: channels, pixels: pixels)
+    }
+}
+
+/// Copies `pixels` pixels into `target` in reverse order: the first is the one at `last`, the
+/// next the one before it... (a reflected border). Plain strided byte loads and stores, which
+/// the compiler vectorises, as in `flipHorizontal`.
+@inline(__always)
+func reverseCopy(from last: UnsafePointer<UInt8>, pixels: Int, channels: Int, to target: UnsafeMutablePointer<UInt8>) {
+    switch channels {
+    case 3:
+        for x in 0..<pixels {
+            let (write, read) = (x &* 3, -(x &* 3))
+            target[write] = last[read]
+            target[write &+ 1] = last[read &+ 1]
+            target[write &+ 2] = last[read &+ 2]
+        }
+    default:
+        for x in 0..<pixels { copyPixel(from: last - x &* channels, to: target + x &* channels, channels: channels) }
     }
 }
 
