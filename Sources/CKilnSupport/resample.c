@@ -2,7 +2,7 @@
 // Resize's fixed-point bilinear arithmetic. With AVX-512 VBMI, each block of 16 output pixels
 // gathers each channel's 2 × 16 taps from the 128 source bytes at the block's base with one
 // zero-masked byte permute (bytes into 16-bit lanes) and multiplies them by the weights in pairs
-// (vpmaddwd): 48 sums in ten instructions.
+// (vpmaddwd): 48 sums from two loads, three permutes and three multiply-adds.
 // The vertical pass then blends two such rows and maps the levels to floats on 16 lanes.
 
 // Products are rounded before sums, as in the scalar formulas the results must equal.
@@ -163,7 +163,9 @@ __attribute__((target("avx512f"))) static void blend_avx512(const int32_t *top, 
             _mm512_stream_ps(target + i, blend16(t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
         }
         if (i < count) {
-            _mm512_storeu_ps(stream->carry[c], blend16(t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
+            // A masked read: the row's values need not be readable to a multiple of 16 from here.
+            const __mmask16 rest = (__mmask16)((1u << (count - i)) - 1);
+            _mm512_storeu_ps(stream->carry[c], blend16_into(rest, t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
             stream->line[c] = target + i;
             stream->lanes[c] = (uint32_t)(count - i);
         }
