@@ -52,7 +52,7 @@ enum PlanarResample {
         var levels = levels
         var stream = ckiln_rgb_stream()
         var cachedTop = -1, cachedBottom = -1
-        for y in flipY ? Array((0..<height).reversed()) : Array(0..<height) {
+        for y in flipY ? stride(from: height - 1, to: -1, by: -1) : stride(from: 0, to: height, by: 1) {
             // The two source rows, each computed once while it is needed, in either direction.
             let y0 = ys.index[y], y1 = min(y0 + 1, area.height - 1)
             if cachedTop != y0 && cachedBottom == y0 || cachedBottom != y1 && cachedTop == y1 {
