@@ -69,7 +69,9 @@ extension Pipeline {
             step = GaussNoise(probability: try p(0.5), std: std)
         case "GaussianBlur":
             let sigma = try range(&spec, "sigma_limit", default: nil, symmetric: false, fallback: ParameterRange(low: 0.5, high: 3))
-            guard sigma.low > 0 else { throw spec.error("sigma_limit", "must be positive") }
+            guard sigma.low > 0, sigma.high <= Color.maximumBlurSigma else {
+                throw spec.error("sigma_limit", "must be in (0, \(Int(Color.maximumBlurSigma))]")
+            }
             step = GaussianBlur(probability: try p(0.5), sigma: sigma)
         case "CoarseDropout":
             let holes = try range(&spec, "num_holes_range", default: nil, symmetric: false, fallback: ParameterRange(low: 1, high: 1))

@@ -177,7 +177,9 @@ import Testing
     /// kernel sums to 256 and is symmetric.
     @Test func gaussianKernelsAreOpenCVs() {
         #expect(Color.gaussianKernel(size: 7, sigma: 2) == [18, 34, 48, 56, 48, 34, 18])
-        for sigma in stride(from: 0.1, through: 8.0, by: 0.05) {
+        #expect(throws: KilnError.self) { try Color.gaussianBlur(try pattern(), sigma: 201) }
+        #expect(throws: KilnError.self) { try Color.gaussianBlur(try pattern(), sigma: .nan) }
+        for sigma in Array(stride(from: 0.1, through: 8.0, by: 0.05)) + [50, 119.7, 120, 150, 199.9, 200] {
             let size = Int((sigma * 6 + 1).rounded(.toNearestOrEven)) | 1
             let kernel = Color.gaussianKernel(size: size, sigma: sigma)
             #expect(kernel.map(Int.init).reduce(0, +) == 256 && kernel == Array(kernel.reversed()), "sigma \(sigma)")

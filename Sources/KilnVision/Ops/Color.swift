@@ -222,7 +222,9 @@ public enum Color {
     /// borders, rows summed exactly in 16 bits, columns exactly in floats (whole numbers below
     /// 2^24), then rounded as `(sum + 2^15) >> 16` — OpenCV's fixed-point arithmetic for 8-bit images.
     public static func gaussianBlur(_ image: Image, sigma: Double) throws -> Image {
-        guard sigma > 0, sigma.isFinite else { throw KilnError.invalidArgument("GaussianBlur: sigma must be positive, got \(sigma)") }
+        guard sigma > 0, sigma <= maximumBlurSigma else {
+            throw KilnError.invalidArgument("GaussianBlur: sigma must be in (0, \(Int(maximumBlurSigma))], got \(sigma)")
+        }
         let size = Int((sigma * 6 + 1).rounded(.toNearestOrEven)) | 1
         let half = size / 2
         let fractions = gaussianKernel(size: size, sigma: sigma)
@@ -302,6 +304,9 @@ public enum Color {
         return try! Image(width: width, height: height, channels: channels, pixels: pixels)
     }
 
+    /// The largest GaussianBlur sigma: a kernel of 1,201 taps, whose rows of sums stay small.
+    static let maximumBlurSigma = 200.0
+
     /// OpenCV's Gaussian kernel for 8-bit images (`getGaussianKernelBitExact`, then
     /// `getGaussianKernelFixedPoint_ED` with 8 fraction bits): the normalised weights of the left
     /// half scaled by 256 and rounded half to even with the rounding error carried to the next
@@ -328,7 +333,9 @@ public enum Color {
             fractions[size - 1 - index] = UInt16(rounded)
             total += Int(rounded)
         }
-        fractions[half] = UInt16(256 - 2 * total)
+        // Error diffusion keeps the sides' sum within a rounding of their real sum: the centre
+        // is never below 0 (wide kernels' centres are 0 or 1 of 256).
+        fractions[half] = UInt16(max(0, 256 - 2 * total))
         return fractions
     }
 

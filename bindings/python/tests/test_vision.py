@@ -131,6 +131,8 @@ def test_bad_input_raises_kiln_error(photos):
         kiln.vision.Pipeline({"transforms": [{"name": "HorizontalFlip"}]}).batch(photos[:2])
     with pytest.raises(kiln.KilnError, match="larger than the image"):
         kiln.vision.Pipeline({"transforms": [{"name": "RandomCrop", "height": 1000, "width": 10}]})(photos[0])
+    with pytest.raises(kiln.KilnError, match="sigma_limit.*must be in"):
+        kiln.vision.Pipeline({"transforms": [{"name": "GaussianBlur", "sigma_limit": [1, 5000]}]})
 
 
 FASHION = PHOTOS.parent / "fashion_mnist_1000"
