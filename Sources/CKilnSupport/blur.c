@@ -58,7 +58,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,bmi2"))) static void blur_narro
 
 static int blur_is_vectorised(void) {
 #if defined(__x86_64__)
-    return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("bmi2");
+    return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2");
 #else
     return 0;
 #endif

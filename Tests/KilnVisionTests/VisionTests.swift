@@ -114,6 +114,18 @@ import Testing
         }
     }
 
+    /// The horizontal flip mirrors every row, whatever the channel count.
+    @Test(arguments: [1, 3, 4])
+    func horizontalFlipMirrorsEveryRow(channels: Int) throws {
+        let image = try pattern(width: 37, height: 6, channels: channels)
+        let flipped = Geometry.flipHorizontal(image)
+        for y in 0..<6 {
+            for x in 0..<37 {
+                for c in 0..<channels { #expect(flipped[x, y, c] == image[36 - x, y, c]) }
+            }
+        }
+    }
+
     /// Padding against the border rule applied pixel by pixel, for every mode and channel count,
     /// with borders narrower than the image (the reflected runs copied in reverse) and wider than
     /// it (reflections that bounce, pixel by pixel).

@@ -7,34 +7,9 @@ public enum Geometry {
         let pixels = [UInt8](unsafeUninitializedCapacity: image.pixels.count) { target, count in
             image.pixels.withUnsafeBufferPointer { source in
                 for y in 0..<height {
-                    let from = UnsafeRawPointer(source.baseAddress! + y &* rowBytes)
-                    let to = UnsafeMutableRawPointer(target.baseAddress! + y &* rowBytes)
-                    switch channels {
-                    case 4:
-                        var (read, write) = (from + (width &- 1) &* 4, to)
-                        for _ in 0..<width {
-                            write.storeBytes(of: read.loadUnaligned(as: UInt32.self), as: UInt32.self)
-                            read -= 4
-                            write += 4
-                        }
-                    case 3:
-                        // Plain stride-3 loads and stores: the compiler vectorises them.
-                        let source = from.assumingMemoryBound(to: UInt8.self), target = to.assumingMemoryBound(to: UInt8.self)
-                        let last = (width &- 1) &* 3
-                        for x in 0..<width {
-                            let (write, read) = (x &* 3, last &- x &* 3)
-                            target[write] = source[read]
-                            target[write &+ 1] = source[read &+ 1]
-                            target[write &+ 2] = source[read &+ 2]
-                        }
-                    default:
-                        var (read, write) = (from + (width &- 1), to)
-                        for _ in 0..<width {
-                            write.storeBytes(of: read.load(as: UInt8.self), as: UInt8.self)
-                            read -= 1
-                            write += 1
-                        }
-                    }
+                    let row = y &* rowBytes
+                    reverseCopy(from: source.baseAddress! + row, pixels: width, channels: channels,
+                                to: target.baseAddress! + row)
                 }
             }
             count = image.pixels.count
@@ -88,28 +63,31 @@ public enum Geometry {
                     columns.withUnsafeBufferPointer { offsets in
                         let to = target.baseAddress!, pattern = fillBytes.baseAddress!
                         // Each side's border columns, when they are consecutive source columns
-                        // right to left (reflections), as that run's first column; else nil.
+                        // right to left (reflections), as that run's leftmost column; else nil.
                         func reversedRun(_ range: Range<Int>) -> Int? {
                             guard let first = range.first, offsets[first] >= 0 else { return nil }
                             for position in range where offsets[position] != offsets[first] &- (position &- first) &* channels { return nil }
-                            return offsets[first]
+                            return offsets[range.last!]
                         }
                         let leftRun = reversedRun(0..<left), rightRun = reversedRun(left..<(left + right))
+                        /// One side's border of a row: its columns `range` of `offsets`, from output column `start`.
+                        func side(_ range: Range<Int>, run: Int?, start: Int, from: UnsafePointer<UInt8>, row: UnsafeMutablePointer<UInt8>) {
+                            if let run {
+                                reverseCopy(from: from + run, pixels: range.count, channels: channels, to: row + start &* channels)
+                                return
+                            }
+                            for position in range {
+                                let offset = offsets[position]
+                                copyPixel(from: offset >= 0 ? from + offset : pattern, to: row + (start &+ position &- range.lowerBound) &* channels,
+                                          channels: channels)
+                            }
+                        }
                         // The rows with source pixels first, then the border rows as copies of them.
                         for sy in 0..<image.height {
                             let row = to + (sy + top) * outRowBytes, from = source.baseAddress! + sy * rowBytes
                             (row + left * channels).initialize(from: from, count: rowBytes)
-                            for (range, run, start) in [(0..<left, leftRun, 0), (left..<(left + right), rightRun, image.width + left)] {
-                                if let run {
-                                    reverseCopy(from: from + run, pixels: range.count, channels: channels, to: row + start &* channels)
-                                    continue
-                                }
-                                for position in range {
-                                    let offset = offsets[position]
-                                    copyPixel(from: offset >= 0 ? from + offset : pattern, to: row + (start &+ position &- range.lowerBound) &* channels,
-                                              channels: channels)
-                                }
-                            }
+                            side(0..<left, run: leftRun, start: 0, from: from, row: row)
+                            side(left..<(left + right), run: rightRun, start: image.width + left, from: from, row: row)
                         }
                         for y in Array(0..<top) + Array((top + image.height)..<height) {
                             let row = to + y * outRowBytes
@@ -128,21 +106,22 @@ public enum Geometry {
     }
 }
 
-/// Copies `pixels` pixels into `target` in reverse order: the first is the one at `last`, the
-/// next the one before it... (a reflected border). Plain strided byte loads and stores, which
-/// the compiler vectorises, as in `flipHorizontal`.
+/// Copies the `pixels` pixels from `source` on into `target` in reverse order (a mirrored row,
+/// a reflected border). Three channels as plain strided byte loads and stores at non-negative
+/// offsets, which the compiler vectorises; others a pixel at a time.
 @inline(__always)
-func reverseCopy(from last: UnsafePointer<UInt8>, pixels: Int, channels: Int, to target: UnsafeMutablePointer<UInt8>) {
+func reverseCopy(from source: UnsafePointer<UInt8>, pixels: Int, channels: Int, to target: UnsafeMutablePointer<UInt8>) {
+    let last = (pixels &- 1) &* channels
     switch channels {
     case 3:
         for x in 0..<pixels {
-            let (write, read) = (x &* 3, -(x &* 3))
-            target[write] = last[read]
-            target[write &+ 1] = last[read &+ 1]
-            target[write &+ 2] = last[read &+ 2]
+            let (write, read) = (x &* 3, last &- x &* 3)
+            target[write] = source[read]
+            target[write &+ 1] = source[read &+ 1]
+            target[write &+ 2] = source[read &+ 2]
         }
     default:
-        for x in 0..<pixels { copyPixel(from: last - x &* channels, to: target + x &* channels, channels: channels) }
+        for x in 0..<pixels { copyPixel(from: source + (last &- x &* channels), to: target + x &* channels, channels: channels) }
     }
 }
 
