@@ -206,7 +206,7 @@ extension TransformGraph {
                         counts[id] += 1
                     }
                 }
-                touched.sort()
+                Self.sortFew(&touched)
                 var norm = 0.0
                 for id in touched {
                     var value = options.binary ? 1 : counts[Int(id)]
@@ -232,6 +232,24 @@ extension TransformGraph {
             }
         }
         return sparse
+    }
+
+    /// Sorts the few ids a row touches: insertion sort up to 32 of them (a text's distinct terms),
+    /// the standard sort past that.
+    @inline(__always)
+    private static func sortFew(_ ids: inout [Int32]) {
+        guard ids.count <= 32 else { return ids.sort() }
+        ids.withUnsafeMutableBufferPointer { ids in
+            for index in ids.indices.dropFirst() {
+                let id = ids[index]
+                var position = index
+                while position > 0 && ids[position - 1] > id {
+                    ids[position] = ids[position - 1]
+                    position -= 1
+                }
+                ids[position] = id
+            }
+        }
     }
 
     private func impute(_ column: Column, fill: JSONValue, output: ColumnType, name: String) throws -> Column {

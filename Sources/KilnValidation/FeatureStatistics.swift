@@ -38,9 +38,8 @@ public struct FeatureStatistics: Sendable {
             if type == .string {
                 column.withText(row) { text in
                     guard let text else { return }
-                    let hash = XXHash64.hash(text)
-                    frequencies.add(text, hash: hash)
-                    distinct.add(hash: hash)
+                    frequencies.add(text)
+                    distinct.add(text)
                     totalLength += text.count
                     if !UTF8Validation.isValid(text) { invalidUTF8 += 1 }
                 }

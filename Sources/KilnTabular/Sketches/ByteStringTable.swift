@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// A hash map from byte strings to dense ids `0..<count` in insertion order, without an
-/// allocation per lookup: keys live in one arena, the table is open-addressed on XXH64.
+/// allocation per lookup: keys live in one arena, the table is open-addressed on `keyHash`.
 /// Used to count values (vocabularies, top-k) and to look them up when applying a vocabulary.
 /// Lookups are inlinable; loops over many keys use `withFinder`.
 public struct ByteStringTable: Sendable {
@@ -23,8 +23,34 @@ public struct ByteStringTable: Sendable {
         }
     }
 
-    /// The XXH64 of key `id`.
+    /// The `keyHash` of key `id` (for inserting it into another table without hashing again).
     public func hash(_ id: Int) -> UInt64 { hashes[id] }
+
+    /// The hash tables probe with: wyhash's (Wang Yi's) mixing of two 128-bit products for keys
+    /// of up to 16 bytes — the words and category names tables mostly hold, in a few cycles —
+    /// and XXH64 for longer ones. Never stored or exposed, so it may change (`XXHash64` is the
+    /// documented, stable hash).
+    @inlinable @inline(__always)
+    public static func keyHash(_ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        let length = key.count
+        guard length <= 16 else { return XXHash64.hash(key) }
+        var a: UInt64 = 0, b: UInt64 = 0
+        if length >= 4, let base = key.baseAddress {
+            // Four 4-byte reads covering the key (overlapping when it is shorter than 16).
+            let bytes = UnsafeRawPointer(base), step = (length >> 3) << 2
+            func word(_ offset: Int) -> UInt64 { UInt64(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
+            a = word(0) << 32 | word(step)
+            b = word(length - 4) << 32 | word(length - 4 - step)
+        } else if length > 0 {
+            a = UInt64(key[0]) << 16 | UInt64(key[length >> 1]) << 8 | UInt64(key[length - 1])
+        }
+        // wyhash's secret words; `seed` is its mix of the first two (seed 0).
+        let secret0: UInt64 = 0x2D35_8DCC_AA6C_78A5, secret1: UInt64 = 0x8BB8_4B93_962E_ACC9
+        let seed: UInt64 = 0xCA81_3BF4_C7AB_F0A9
+        let product = (a ^ secret1).multipliedFullWidth(by: b ^ seed)
+        let final = (product.low ^ secret0 ^ UInt64(length)).multipliedFullWidth(by: product.high ^ secret1)
+        return final.high ^ final.low
+    }
 
     public func withKey<R>(_ id: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         try arena.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[offsets[id]..<offsets[id + 1]])) }
@@ -36,7 +62,7 @@ public struct ByteStringTable: Sendable {
         withFinder { $0.find(key) }
     }
 
-    /// As `find(_:)`, with the key's XXH64 already computed.
+    /// As `find(_:)`, with the key's `keyHash` already computed.
     @inlinable @inline(__always)
     public func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
         withFinder { $0.find(key, hash: hash) }
@@ -78,7 +104,7 @@ public struct ByteStringTable: Sendable {
         public var count: Int { hashes.count }
 
         @inlinable @inline(__always)
-        public func find(_ key: UnsafeBufferPointer<UInt8>) -> Int? { find(key, hash: XXHash64.hash(key)) }
+        public func find(_ key: UnsafeBufferPointer<UInt8>) -> Int? { find(key, hash: ByteStringTable.keyHash(key)) }
 
         @inlinable @inline(__always)
         public func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
@@ -110,10 +136,10 @@ public struct ByteStringTable: Sendable {
     /// The id of `key`, inserting it (with the next id) when new.
     @inline(__always)
     public mutating func insert(_ key: UnsafeBufferPointer<UInt8>) -> (id: Int, inserted: Bool) {
-        insert(key, hash: XXHash64.hash(key))
+        insert(key, hash: Self.keyHash(key))
     }
 
-    /// As `insert(_:)`, with the key's XXH64 already computed.
+    /// As `insert(_:)`, with the key's `keyHash` already computed.
     @inline(__always)
     public mutating func insert(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> (id: Int, inserted: Bool) {
         let mask = slots.count - 1

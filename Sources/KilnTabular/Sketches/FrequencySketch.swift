@@ -22,10 +22,10 @@ public struct FrequencySketch: Sendable {
 
     @inline(__always)
     public mutating func add(_ value: UnsafeBufferPointer<UInt8>, count: Int = 1) {
-        add(value, hash: XXHash64.hash(value), count: count)
+        add(value, hash: ByteStringTable.keyHash(value), count: count)
     }
 
-    /// As `add(_:count:)`, with the value's XXH64 already computed.
+    /// As `add(_:count:)`, with the value's `ByteStringTable.keyHash` already computed.
     @inline(__always)
     public mutating func add(_ value: UnsafeBufferPointer<UInt8>, hash: UInt64, count: Int = 1) {
         total += count

@@ -155,6 +155,32 @@ private func encoded<T>(_ encode: (inout BinaryWriter) -> Void, _ decode: (inout
         }
     }
 
+    @Test func keyHashesSpreadShortKeysOverTheSlots() {
+        // Tables index slots with the low bits: 100,000 words and category names like the
+        // benchmark's should fill 2^16 slots as random hashes would (1 - e^(-100000/65536) of them).
+        for prefix in ["w", "c5_v", "category value "] {
+            var slots = Set<UInt64>()
+            for index in 0..<100_000 {
+                var key = "\(prefix)\(index)"
+                slots.insert(key.withUTF8 { ByteStringTable.keyHash($0) } & 0xFFFF)
+            }
+            #expect(slots.count > 49_500, "\(prefix): \(slots.count) of 65,536 slots")
+        }
+        // Every bit of every byte of keys up to the inline limit changes the hash.
+        for length in 1...17 {
+            let key = (0..<length).map { UInt8(0x30 + $0) }
+            let hash = key.withUnsafeBufferPointer { ByteStringTable.keyHash($0) }
+            for position in 0..<length {
+                for bit in 0..<8 {
+                    var changed = key
+                    changed[position] ^= 1 << bit
+                    #expect(changed.withUnsafeBufferPointer { ByteStringTable.keyHash($0) } != hash)
+                }
+            }
+        }
+        #expect([UInt8]().withUnsafeBufferPointer { ByteStringTable.keyHash($0) } != [UInt8(0)].withUnsafeBufferPointer { ByteStringTable.keyHash($0) })
+    }
+
     @Test func xxhash64MatchesTheReference() {
         // Values from the xxHash reference implementation (xxhsum / python-xxhash).
         #expect(XXHash64.hash("") == 0xEF46_DB37_51D8_E999)
