@@ -26,8 +26,8 @@ struct TermStatistics: Sendable {
     mutating func endDocument() { documents += 1 }
 
     mutating func merge(_ other: TermStatistics) {
-        for id in 0..<other.table.count {
-            let (mine, inserted) = other.table.withKey(id) { table.insert($0, hash: other.table.hash(id)) }
+        other.table.forEachKey { id, key, hash in
+            let (mine, inserted) = table.insert(key, hash: hash)
             if inserted {
                 counts.append(0)
                 documentFrequencies.append(0)

@@ -10,8 +10,11 @@ public struct ByteStringTable: Sendable {
     @usableFromInline var arena: [UInt8] = []
     @usableFromInline var offsets: [Int] = [0]
     @usableFromInline var hashes: [UInt64] = []
-    /// Slot → id + 1 (0 = empty).
-    @usableFromInline var slots: [Int32] = [Int32](repeating: 0, count: 16)
+    /// Slot → the key hash's high 32 bits (a tag that settles most mismatches without reading
+    /// the key) over id + 1 in the low 32; 0 = empty.
+    @usableFromInline var slots: [UInt64] = [UInt64](repeating: 0, count: 16)
+
+    @inlinable static var tagBits: UInt64 { 0xFFFF_FFFF_0000_0000 }
 
     public init() {}
 
@@ -56,6 +59,16 @@ public struct ByteStringTable: Sendable {
         try arena.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[offsets[id]..<offsets[id + 1]])) }
     }
 
+    /// Calls `body` with each key's id, bytes and `keyHash`, in id order.
+    @inlinable
+    public func forEachKey(_ body: (Int, UnsafeBufferPointer<UInt8>, UInt64) throws -> Void) rethrows {
+        try withFinder { table in
+            for id in 0..<table.count {
+                try body(id, UnsafeBufferPointer(rebasing: table.arena[table.offsets[id]..<table.offsets[id + 1]]), table.hashes[id])
+            }
+        }
+    }
+
     /// The id of `key`, or nil.
     @inlinable @inline(__always)
     public func find(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
@@ -90,11 +103,11 @@ public struct ByteStringTable: Sendable {
         @usableFromInline let arena: UnsafeBufferPointer<UInt8>
         @usableFromInline let offsets: UnsafeBufferPointer<Int>
         @usableFromInline let hashes: UnsafeBufferPointer<UInt64>
-        @usableFromInline let slots: UnsafeBufferPointer<Int32>
+        @usableFromInline let slots: UnsafeBufferPointer<UInt64>
 
         @inlinable
         init(arena: UnsafeBufferPointer<UInt8>, offsets: UnsafeBufferPointer<Int>,
-             hashes: UnsafeBufferPointer<UInt64>, slots: UnsafeBufferPointer<Int32>) {
+             hashes: UnsafeBufferPointer<UInt64>, slots: UnsafeBufferPointer<UInt64>) {
             self.arena = arena
             self.offsets = offsets
             self.hashes = hashes
@@ -108,12 +121,15 @@ public struct ByteStringTable: Sendable {
 
         @inlinable @inline(__always)
         public func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
-            let mask = slots.count - 1
+            let mask = slots.count - 1, tag = hash & ByteStringTable.tagBits
             var slot = Int(truncatingIfNeeded: hash) & mask
             while true {
-                let entry = Int(slots[slot])
+                let entry = slots[slot]
                 if entry == 0 { return nil }
-                if hashes[entry - 1] == hash && equals(entry - 1, key) { return entry - 1 }
+                if entry & ByteStringTable.tagBits == tag {
+                    let id = Int(truncatingIfNeeded: entry & ~ByteStringTable.tagBits) - 1
+                    if equals(id, key) { return id }
+                }
                 slot = (slot + 1) & mask
             }
         }
@@ -142,19 +158,23 @@ public struct ByteStringTable: Sendable {
     /// As `insert(_:)`, with the key's `keyHash` already computed.
     @inline(__always)
     public mutating func insert(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> (id: Int, inserted: Bool) {
-        let mask = slots.count - 1
+        let mask = slots.count - 1, tag = hash & Self.tagBits
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
-            let entry = Int(slots[slot])
+            let entry = slots[slot]
             if entry == 0 { break }
-            if hashes[entry - 1] == hash && equals(entry - 1, key) { return (entry - 1, false) }
+            if entry & Self.tagBits == tag {
+                let id = Int(truncatingIfNeeded: entry & ~Self.tagBits) - 1
+                if equals(id, key) { return (id, false) }
+            }
             slot = (slot + 1) & mask
         }
         let id = hashes.count
+        precondition(id < Int(UInt32.max), "a byte-string table holds fewer than 2^32 - 1 keys")
         hashes.append(hash)
         arena.append(contentsOf: key)
         offsets.append(arena.count)
-        slots[slot] = Int32(id + 1)
+        slots[slot] = tag | UInt64(id + 1)
         if hashes.count * 2 > slots.count { grow() }
         return (id, true)
     }
@@ -190,12 +210,12 @@ public struct ByteStringTable: Sendable {
 
     private mutating func grow() {
         let capacity = slots.count * 2
-        var newSlots = [Int32](repeating: 0, count: capacity)
+        var newSlots = [UInt64](repeating: 0, count: capacity)
         let mask = capacity - 1
         for (id, hash) in hashes.enumerated() {
             var slot = Int(truncatingIfNeeded: hash) & mask
             while newSlots[slot] != 0 { slot = (slot + 1) & mask }
-            newSlots[slot] = Int32(id + 1)
+            newSlots[slot] = hash & Self.tagBits | UInt64(id + 1)
         }
         slots = newSlots
     }

@@ -45,8 +45,8 @@ public struct FrequencySketch: Sendable {
 
     public mutating func merge(_ other: FrequencySketch) {
         let before = total
-        for id in 0..<other.table.count {
-            other.table.withKey(id) { add($0, hash: other.table.hash(id), count: other.counts[id]) }
+        other.counts.withUnsafeBufferPointer { counts in
+            other.table.forEachKey { id, key, hash in add(key, hash: hash, count: counts[id]) }
         }
         total = before + other.total
         errorBound += other.errorBound
