@@ -31,8 +31,8 @@ public struct ByteStringTable: Sendable {
 
     /// The hash tables probe with: wyhash's (Wang Yi's) mixing of two 128-bit products for keys
     /// of up to 16 bytes — the words and category names tables mostly hold, in a few cycles —
-    /// and XXH64 for longer ones. Never stored or exposed, so it may change (`XXHash64` is the
-    /// documented, stable hash).
+    /// and XXH64 for longer ones. In no file format (partial analyses store keys, not hashes)
+    /// and in no output, so it may change; `XXHash64` is the documented, stable hash.
     @inlinable @inline(__always)
     public static func keyHash(_ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
         let length = key.count
