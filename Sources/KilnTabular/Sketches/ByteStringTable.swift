@@ -16,6 +16,16 @@ public struct ByteStringTable: Sendable {
 
     @inlinable static var tagBits: UInt64 { 0xFFFF_FFFF_0000_0000 }
 
+    /// The slot entry of key `id` with hash `hash`.
+    @inlinable @inline(__always)
+    static func slotEntry(id: Int, hash: UInt64) -> UInt64 { hash & tagBits | UInt64(id + 1) }
+
+    /// The id in a slot entry whose tag is `hash`'s, or nil when the tags differ.
+    @inlinable @inline(__always)
+    static func id(in entry: UInt64, taggedLike hash: UInt64) -> Int? {
+        entry & tagBits == hash & tagBits ? Int(truncatingIfNeeded: entry & ~tagBits) - 1 : nil
+    }
+
     public init() {}
 
     public var count: Int { hashes.count }
@@ -25,9 +35,6 @@ public struct ByteStringTable: Sendable {
             String(decoding: UnsafeBufferPointer(rebasing: $0[offsets[id]..<offsets[id + 1]]), as: UTF8.self)
         }
     }
-
-    /// The `keyHash` of key `id` (for inserting it into another table without hashing again).
-    public func hash(_ id: Int) -> UInt64 { hashes[id] }
 
     /// The hash tables probe with: wyhash's (Wang Yi's) mixing of two 128-bit products for keys
     /// of up to 16 bytes — the words and category names tables mostly hold, in a few cycles —
@@ -121,15 +128,12 @@ public struct ByteStringTable: Sendable {
 
         @inlinable @inline(__always)
         public func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
-            let mask = slots.count - 1, tag = hash & ByteStringTable.tagBits
+            let mask = slots.count - 1
             var slot = Int(truncatingIfNeeded: hash) & mask
             while true {
                 let entry = slots[slot]
                 if entry == 0 { return nil }
-                if entry & ByteStringTable.tagBits == tag {
-                    let id = Int(truncatingIfNeeded: entry & ~ByteStringTable.tagBits) - 1
-                    if equals(id, key) { return id }
-                }
+                if let id = ByteStringTable.id(in: entry, taggedLike: hash), equals(id, key) { return id }
                 slot = (slot + 1) & mask
             }
         }
@@ -158,15 +162,12 @@ public struct ByteStringTable: Sendable {
     /// As `insert(_:)`, with the key's `keyHash` already computed.
     @inline(__always)
     public mutating func insert(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> (id: Int, inserted: Bool) {
-        let mask = slots.count - 1, tag = hash & Self.tagBits
+        let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
             let entry = slots[slot]
             if entry == 0 { break }
-            if entry & Self.tagBits == tag {
-                let id = Int(truncatingIfNeeded: entry & ~Self.tagBits) - 1
-                if equals(id, key) { return (id, false) }
-            }
+            if let id = Self.id(in: entry, taggedLike: hash), equals(id, key) { return (id, false) }
             slot = (slot + 1) & mask
         }
         let id = hashes.count
@@ -174,7 +175,7 @@ public struct ByteStringTable: Sendable {
         hashes.append(hash)
         arena.append(contentsOf: key)
         offsets.append(arena.count)
-        slots[slot] = tag | UInt64(id + 1)
+        slots[slot] = Self.slotEntry(id: id, hash: hash)
         if hashes.count * 2 > slots.count { grow() }
         return (id, true)
     }
@@ -215,7 +216,7 @@ public struct ByteStringTable: Sendable {
         for (id, hash) in hashes.enumerated() {
             var slot = Int(truncatingIfNeeded: hash) & mask
             while newSlots[slot] != 0 { slot = (slot + 1) & mask }
-            newSlots[slot] = hash & Self.tagBits | UInt64(id + 1)
+            newSlots[slot] = Self.slotEntry(id: id, hash: hash)
         }
         slots = newSlots
     }
