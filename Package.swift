@@ -56,7 +56,7 @@ let package = Package(
         ),
         .target(
             name: "KilnTabular",
-            dependencies: ["KilnCore"],
+            dependencies: ["KilnCore", "CKilnSupport"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -125,7 +125,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnTabularTests",
-            dependencies: ["KilnTabular"],
+            dependencies: ["KilnTabular", "CKilnSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

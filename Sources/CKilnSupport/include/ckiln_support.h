@@ -41,6 +41,16 @@ void ckiln_lookup_bytes(const uint8_t *source, uint8_t *target, size_t count, co
 /// Whether `ckiln_lookup_bytes` takes the AVX-512 VBMI path on this CPU (1) or not (0).
 int32_t ckiln_lookup_is_vectorised(void);
 
+/// Copies `count` bytes from `source` to `target` (which must not overlap) and sets bit i % 64
+/// of `marks[i / 64]` exactly when `source[i]` is `first` or `second`; the `(count + 63) / 64`
+/// words of `marks` are all written, bits past `count` clear. 64 bytes a step with AVX-512BW
+/// where the CPU has it, else a byte at a time.
+void ckiln_copy_marking_bytes(const uint8_t *source, uint8_t *target, size_t count, uint8_t first, uint8_t second,
+                              uint64_t *marks);
+
+/// Whether `ckiln_copy_marking_bytes` takes the AVX-512BW path on this CPU (1) or not (0).
+int32_t ckiln_byte_marks_are_vectorised(void);
+
 /// One block of 16 output pixels of a bilinear resample of packed RGB bytes (see
 /// `ckiln_rgb_resample_row`): the byte offset of its taps, then per channel the byte indices
 /// (from that offset) of each pixel's left and right tap as every other byte (the bytes between

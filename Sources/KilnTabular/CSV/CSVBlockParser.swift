@@ -14,7 +14,8 @@ struct BlockResult {
 }
 
 /// Converts one block of records into a batch of typed columns: the block is tokenized in one
-/// pass, then each selected column is converted in its own tight loop over the records.
+/// pass, then the selected columns are converted in tight loops, each over a range of records
+/// at a time.
 struct CSVBlockParser {
     let tokenizer: CSVTokenizer
     /// The number of fields every record must have.
@@ -25,6 +26,9 @@ struct CSVBlockParser {
     let policy: BadRowPolicy
     /// Records expected per byte of block, to size the buffers once.
     var rowsPerByte = 0.01
+    /// How many records each column converts before the next column's turn: a few hundred
+    /// kilobytes of text and tokens, which stay in cache through all the columns.
+    static let recordsPerStep = 1024
 
     /// Parses `block`, tokenizing into `tokens` (a table reused from block to block).
     func parse(_ block: UnsafeBufferPointer<UInt8>, tokens: TokenTable) -> BlockResult {
@@ -48,34 +52,43 @@ struct CSVBlockParser {
             }
             if policy == .error && !issues.isEmpty { break }
         }
-        var columns: [Column] = []
+        // Every column over a range of records, then the next range (see ColumnConversion).
+        var conversions = selected.map { ColumnConversion(fieldIndex: $0.index, field: $0.field, tokens: tokens, rows: rows) }
+        let stopAtFirstFailure = policy == .error
+        rows.withUnsafeBufferPointer { rows in
+            for start in stride(from: 0, to: rows.count, by: Self.recordsPerStep) {
+                let positions = start..<min(start + Self.recordsPerStep, rows.count)
+                for index in conversions.indices {
+                    conversions[index].convert(positions, tokens: tokens, rows: rows, missing: missing, stopAtFirstFailure: stopAtFirstFailure)
+                }
+                if stopAtFirstFailure && conversions.contains(where: { !$0.failures.isEmpty }) { break }
+            }
+        }
         var failedRows = Set<Int>()
-        for column in selected {
-            let (converted, failures) = convert(tokens, rows, column.index, column.field, stopAtFirstFailure: policy == .error)
-            for position in failures {
+        for conversion in conversions {
+            for position in conversion.failures {
                 let record = Int(rows[position])
                 failedRows.insert(position)
-                let text = tokens.field(record, column.index)
+                let text = tokens.field(record, conversion.fieldIndex)
                 issues.append((record, BlockIssue(
                     line: Int(tokens.recordLine[record]), reason: "unparsable value",
-                    message: "column \(column.index + 1) ('\(column.field.name)'): cannot read '\(preview(text))' as \(column.field.type.rawValue)")))
+                    message: "column \(conversion.fieldIndex + 1) ('\(conversion.field.name)'): cannot read '\(preview(text))' as \(conversion.field.type.rawValue)")))
             }
-            columns.append(converted)
         }
-        if policy == .error {
-            if let first = issues.min(by: { $0.record < $1.record }) { result.error = first.issue }
-            if result.error != nil { return result }
-        } else {
-            var seen = Set<Int>()
-            for entry in issues.sorted(by: { $0.record < $1.record }) where seen.insert(entry.record).inserted {
-                result.skipped.append(entry.issue)
-            }
-            if !failedRows.isEmpty {
-                let keep = (0..<rows.count).map { !failedRows.contains($0) }
-                do { columns = try columns.map { try $0.filtered(keep) } } catch {
-                    result.error = BlockIssue(line: 0, reason: "internal", message: "\(error)")
-                    return result
-                }
+        if policy == .error, let first = issues.min(by: { $0.record < $1.record }) {
+            result.error = first.issue
+            return result
+        }
+        var columns = conversions.map { $0.column() }
+        var seen = Set<Int>()
+        for entry in issues.sorted(by: { $0.record < $1.record }) where seen.insert(entry.record).inserted {
+            result.skipped.append(entry.issue)
+        }
+        if !failedRows.isEmpty {
+            let keep = (0..<rows.count).map { !failedRows.contains($0) }
+            do { columns = try columns.map { try $0.filtered(keep) } } catch {
+                result.error = BlockIssue(line: 0, reason: "internal", message: "\(error)")
+                return result
             }
         }
         do {
@@ -84,79 +97,6 @@ struct CSVBlockParser {
             result.error = BlockIssue(line: 0, reason: "internal", message: "\(error)")
         }
         return result
-    }
-
-    /// Converts field `fieldIndex` of the given records; returns the column and the positions
-    /// (in `rows`) whose text does not parse as the type.
-    private func convert(
-        _ tokens: TokenTable, _ rows: [Int32], _ fieldIndex: Int, _ field: Field, stopAtFirstFailure: Bool
-    ) -> (Column, [Int]) {
-        let count = rows.count
-        var words = [UInt64](repeating: 0, count: (count + 63) / 64)
-        var failures: [Int] = []
-        let missing = self.missing
-        func validity() -> Bitmap { Bitmap(words: words, count: count) }
-        @inline(__always) func markValid(_ position: Int) { words[position >> 6] |= 1 << UInt64(position & 63) }
-        let values: ColumnValues
-        switch field.type {
-        case .float:
-            var output = [Double](repeating: 0, count: count)
-            for position in 0..<count {
-                let text = tokens.field(Int(rows[position]), fieldIndex)
-                if missing.contains(text) { continue }
-                guard let value = TextNumbers.parseDouble(text) else {
-                    failures.append(position)
-                    if stopAtFirstFailure { break } else { continue }
-                }
-                output[position] = value
-                markValid(position)
-            }
-            values = .float(output)
-        case .int:
-            var output = [Int64](repeating: 0, count: count)
-            for position in 0..<count {
-                let text = tokens.field(Int(rows[position]), fieldIndex)
-                if missing.contains(text) { continue }
-                guard let value = TextNumbers.parseInt(text) else {
-                    failures.append(position)
-                    if stopAtFirstFailure { break } else { continue }
-                }
-                output[position] = value
-                markValid(position)
-            }
-            values = .int(output)
-        case .bool:
-            var output = [Bool](repeating: false, count: count)
-            for position in 0..<count {
-                let text = tokens.field(Int(rows[position]), fieldIndex)
-                if missing.contains(text) { continue }
-                guard let value = TextNumbers.parseBool(text) else {
-                    failures.append(position)
-                    if stopAtFirstFailure { break } else { continue }
-                }
-                output[position] = value
-                markValid(position)
-            }
-            values = .bool(output)
-        case .string:
-            var total = 0
-            for position in 0..<count { total += tokens.field(Int(rows[position]), fieldIndex).count }
-            var strings = StringArray()
-            strings.reserveCapacity(values: count, bytes: total)
-            for position in 0..<count {
-                let text = tokens.field(Int(rows[position]), fieldIndex)
-                if missing.contains(text) {
-                    strings.appendEmpty()
-                } else {
-                    strings.append(text)
-                    markValid(position)
-                }
-            }
-            values = .string(strings)
-        }
-        // A column stopped early (error policy) is discarded by the caller.
-        let column = (try? Column(name: field.name, values: values, validity: validity()))!
-        return (column, failures)
     }
 }
 

@@ -16,8 +16,9 @@ struct CSVTokenizer {
     func tokenize(
         _ block: UnsafeBufferPointer<UInt8>, expectedRecords: Int, fieldsPerRecord: Int, into table: TokenTable = TokenTable()
     ) -> TokenTable {
-        table.reset(block: block, expectedRecords: expectedRecords, fieldsPerRecord: fieldsPerRecord)
+        table.reset(block: block, delimiter: delimiter, expectedRecords: expectedRecords, fieldsPerRecord: fieldsPerRecord)
         let base = UnsafePointer(table.text)
+        let separators = UnsafePointer(table.separators)
         let scratch = table.text
         let count = block.count
         let newline = UInt8(ascii: "\n")
@@ -29,8 +30,7 @@ struct CSVTokenizer {
         var firstField = table.recordFirstField
         var recordLine = table.recordLine
         var recordProblem = table.recordProblem
-        let delimiterWord = UInt64(delimiter) &* 0x0101_0101_0101_0101
-        let newlineWord = UInt64(newline) &* 0x0101_0101_0101_0101
+        let separatorWords = (count + 63) / 64
         var scratchUsed = count
         var position = 0
         var line = 0
@@ -102,21 +102,15 @@ struct CSVTokenizer {
                     break fieldLoop
                 } else {
                     let start = position
-                    // Eight bytes at a time while they fit: the lowest byte equal to the
-                    // delimiter or a line feed (exact: the zero-byte test only errs above a hit).
-                    while position + 8 <= count {
-                        let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
-                        let hits = Self.zeroBytes(word ^ delimiterWord) | Self.zeroBytes(word ^ newlineWord)
-                        if hits != 0 {
-                            position += hits.trailingZeroBitCount >> 3
-                            break
+                    // The next delimiter or line feed, from the table's marks (count if none).
+                    if position < count {
+                        var wordIndex = position >> 6
+                        var word = separators[wordIndex] & (~0 << UInt64(position & 63))
+                        while word == 0 && wordIndex + 1 < separatorWords {
+                            wordIndex += 1
+                            word = separators[wordIndex]
                         }
-                        position += 8
-                    }
-                    while position < count {
-                        let byte = base[position]
-                        if byte == delimiter || byte == newline { break }
-                        position += 1
+                        position = word == 0 ? count : wordIndex << 6 | word.trailingZeroBitCount
                     }
                     var end = position
                     if end > start && base[end - 1] == carriageReturn { end -= 1 }
@@ -144,12 +138,6 @@ struct CSVTokenizer {
         table.recordProblem = recordProblem
         table.lines = line
         return table
-    }
-
-    /// The high bit of every zero byte of `word` (and possibly of bytes above the lowest zero).
-    @inline(__always)
-    static func zeroBytes(_ word: UInt64) -> UInt64 {
-        (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
     }
 
     /// The end of the last complete record in `block` (which starts at a record boundary), or

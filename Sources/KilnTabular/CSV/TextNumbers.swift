@@ -10,11 +10,12 @@ import Glibc
 /// Spaces around the text are ignored. `nan`, `inf` and `infinity` (any case, signed) are
 /// floats; `true`/`false` (any case) are booleans.
 public enum TextNumbers {
-    private static let exactPowersOfTen: [Double] = (0...22).map { exponent in
-        var value = 1.0
-        for _ in 0..<exponent { value *= 10 }
-        return value
-    }
+    /// 10^0 ... 10^22, the powers a double holds exactly. A literal, so that it is laid out at
+    /// compile time (a computed one is initialised lazily, checked on every parse).
+    private static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
 
     @inline(__always)
     static func trimmed(_ text: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {

@@ -1,3 +1,5 @@
+import CKilnSupport
+
 /// A growable array of trivial values without per-append uniqueness checks, for the
 /// tokenizer's hot loop. Owned by a `TokenTable`, which frees it.
 struct RawBuffer<Element> {
@@ -44,11 +46,15 @@ struct RawBuffer<Element> {
 }
 
 /// The fields of one block: the block's bytes (followed by room for unescaped quoted fields),
-/// where every field starts and how long it is, and per record its first field, its first
-/// line (0-based in the block) and any tokenizer-level problem.
+/// where in them the delimiters and line feeds are, where every field starts and how long it
+/// is, and per record its first field, its first line (0-based in the block) and any
+/// tokenizer-level problem.
 final class TokenTable {
     private(set) var text: UnsafeMutablePointer<UInt8>
     private var textCapacity: Int
+    /// Bit i % 64 of word i / 64 is set when byte i of the block is the delimiter or a line feed.
+    private(set) var separators: UnsafeMutablePointer<UInt64>
+    private var separatorWords: Int
     private(set) var blockCount: Int
     var fieldStarts: RawBuffer<Int32>
     var fieldLengths: RawBuffer<Int32>
@@ -61,6 +67,8 @@ final class TokenTable {
         blockCount = 0
         textCapacity = 1
         text = .allocate(capacity: 1)
+        separatorWords = 1
+        separators = .allocate(capacity: 1)
         fieldStarts = RawBuffer(capacity: 16)
         fieldLengths = RawBuffer(capacity: 16)
         recordFirstField = RawBuffer(capacity: 16)
@@ -68,16 +76,24 @@ final class TokenTable {
         recordProblem = RawBuffer(capacity: 16)
     }
 
-    /// Takes a copy of `block` (with room after it for unescaped quoted fields) and clears the
-    /// records, reusing the buffers of earlier blocks when they are large enough.
-    func reset(block: UnsafeBufferPointer<UInt8>, expectedRecords: Int, fieldsPerRecord: Int) {
+    /// Takes a copy of `block` (with room after it for unescaped quoted fields), marks its
+    /// separators and clears the records, reusing the buffers of earlier blocks when they are
+    /// large enough.
+    func reset(block: UnsafeBufferPointer<UInt8>, delimiter: UInt8, expectedRecords: Int, fieldsPerRecord: Int) {
         blockCount = block.count
         if 2 * block.count + 8 > textCapacity {
             text.deallocate()
             textCapacity = 2 * block.count + 8
             text = .allocate(capacity: textCapacity)
         }
-        if let base = block.baseAddress { text.update(from: base, count: block.count) }
+        if (block.count + 63) / 64 > separatorWords {
+            separators.deallocate()
+            separatorWords = (block.count + 63) / 64
+            separators = .allocate(capacity: separatorWords)
+        }
+        if let base = block.baseAddress {
+            ckiln_copy_marking_bytes(base, text, block.count, delimiter, UInt8(ascii: "\n"), separators)
+        }
         fieldStarts.reset(capacity: expectedRecords * fieldsPerRecord)
         fieldLengths.reset(capacity: expectedRecords * fieldsPerRecord)
         recordFirstField.reset(capacity: expectedRecords + 1)
@@ -89,6 +105,7 @@ final class TokenTable {
 
     deinit {
         text.deallocate()
+        separators.deallocate()
         fieldStarts.free()
         fieldLengths.free()
         recordFirstField.free()

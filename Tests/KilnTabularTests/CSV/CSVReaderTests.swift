@@ -1,3 +1,4 @@
+import CKilnSupport
 import KilnCore
 import Testing
 
@@ -152,6 +153,79 @@ private func read(_ text: String, _ configure: (inout CSVOptions) -> Void = { _ 
         #expect(try table.column("z").text(2999) == "s2999")
         let missing = #expect(throws: KilnError.self) { try CSVReader.read(path: temporaryPath("nope.csv")) }
         #expect(missing?.code == .io)
+    }
+
+    @Test func separatorMarksMatchAByteAtATimeScan() {
+        let random = Philox(seed: 7)
+        for count in Array(0...200) + [4095, 4096, 4097, 100_003] {
+            for (first, second) in [(UInt8(ascii: ","), UInt8(ascii: "\n")), (0, 1)] {
+                let source = (0..<count).map { index in UInt8(truncatingIfNeeded: random.block(stream: 0, counter: UInt64(index)).x % 6) &+ (first == 0 ? 0 : 0x0A) }
+                var target = [UInt8](repeating: 0xFF, count: count)
+                var marks = [UInt64](repeating: ~0, count: (count + 63) / 64)
+                ckiln_copy_marking_bytes(source, &target, count, first, second, &marks)
+                var expected = [UInt64](repeating: 0, count: (count + 63) / 64)
+                for (index, byte) in source.enumerated() where byte == first || byte == second {
+                    expected[index / 64] |= 1 << UInt64(index % 64)
+                }
+                #expect(target == source && marks == expected, "count \(count), bytes \(first) and \(second)")
+            }
+        }
+    }
+
+    /// Fields of every length from 0 to past 130 bytes, quoted or not, put field and record ends
+    /// at every offset of the tokenizer's 64-byte separator words.
+    @Test func randomRecordsReadBackAcrossSeparatorWords() throws {
+        let random = Philox(seed: 11)
+        var counter: UInt64 = 0
+        func next(_ bound: UInt32) -> Int {
+            counter += 1
+            return Int(random.block(stream: 1, counter: counter).x % bound)
+        }
+        let alphabet = Array("ab ,\"\n\rxyz".utf8)
+        var text = "k,a,b\n"
+        var expected: [[String]] = []
+        for row in 0..<600 {
+            var fields = ["\(row)"]
+            var line = "\(row)"
+            for _ in 0..<2 {
+                let value = String(decoding: (0..<next(140)).map { _ in alphabet[next(UInt32(alphabet.count))] }, as: UTF8.self)
+                let quoted = value.utf8.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D } || next(4) == 0
+                line += "," + (quoted ? "\"" + value.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\"" : value)
+                fields.append(value)
+            }
+            text += line + (next(3) == 0 ? "\r\n" : "\n")
+            expected.append(fields)
+        }
+        for blockBytes in [1024, 1 << 21] {
+            var options = CSVOptions()
+            options.types = ["k": .int, "a": .string, "b": .string]
+            options.missingTokens = []
+            options.blockBytes = blockBytes
+            let table = try CSVReader(bytes: Array(text.utf8), options: options).readAll()
+            #expect(table.rowCount == expected.count)
+            for (column, name) in ["k", "a", "b"].enumerated() {
+                let values = try table.column(name)
+                #expect((0..<table.rowCount).map { values.text($0) } == expected.map { $0[column] }, "\(name), blocks of \(blockBytes)")
+            }
+        }
+    }
+
+    /// Columns are converted 1,024 records at a time: failures past the first step are found,
+    /// the first by line is the error, and skipping drops exactly the failed rows.
+    @Test func conversionFailuresPastTheFirstStep() throws {
+        var text = "a,b\n"
+        for row in 0..<3000 { text += row == 2900 ? "x,\(row)\n" : row == 2500 ? "\(row),y\n" : "\(row),\(row)\n" }
+        let failed = #expect(throws: KilnError.self) { try read(text) { $0.types = ["a": .int, "b": .int] } }
+        #expect(failed?.message == "CSV: line 2502: column 2 ('b'): cannot read 'y' as int")
+        var options = CSVOptions()
+        options.types = ["a": .int, "b": .int]
+        options.badRows = .skip
+        let reader = try CSVReader(bytes: Array(text.utf8), options: options)
+        let table = try reader.readAll()
+        let kept = (0..<3000).filter { $0 != 2500 && $0 != 2900 }.map(Int64.init)
+        #expect(try table.column("a").values == .int(kept))
+        #expect(try table.column("b").values == .int(kept))
+        #expect(reader.report.skippedRows == ["unparsable value": 2])
     }
 
     @Test func writerRoundTrips() throws {
