@@ -79,7 +79,7 @@ struct CSVBlockParser {
             result.error = first.issue
             return result
         }
-        var columns = conversions.map { $0.column() }
+        var columns = conversions.indices.map { conversions[$0].takeColumn() }
         var seen = Set<Int>()
         for entry in issues.sorted(by: { $0.record < $1.record }) where seen.insert(entry.record).inserted {
             result.skipped.append(entry.issue)

@@ -9,7 +9,11 @@ struct ColumnConversion {
     private var doubles: [Double] = []
     private var ints: [Int64] = []
     private var bools: [Bool] = []
-    private var strings = StringArray()
+    /// A string column's bytes (room for every field's text; missing values take none) and
+    /// where each value ends, `stringOffsets[position + 1]`.
+    private var stringBytes: [UInt8] = []
+    private var stringOffsets: [Int] = []
+    private var stringBytesUsed = 0
     /// Positions (in the block's rows) whose text does not parse as the type.
     private(set) var failures: [Int] = []
 
@@ -25,7 +29,8 @@ struct ColumnConversion {
         case .string:
             var total = 0
             for record in rows { total += tokens.field(Int(record), fieldIndex).count }
-            strings.reserveCapacity(values: count, bytes: total)
+            stringBytes = [UInt8](unsafeUninitializedCapacity: total) { $1 = total }
+            stringOffsets = [Int](repeating: 0, count: count + 1)
         }
     }
 
@@ -59,27 +64,37 @@ struct ColumnConversion {
             case .int: parseAll(&ints, TextNumbers.parseInt)
             case .bool: parseAll(&bools, TextNumbers.parseBool)
             case .string:
-                for position in positions {
-                    let text = text(position)
-                    if missing.contains(text) {
-                        strings.appendEmpty()
-                    } else {
-                        strings.append(text)
-                        markValid(position)
+                stringBytes.withUnsafeMutableBufferPointer { bytes in
+                    stringOffsets.withUnsafeMutableBufferPointer { offsets in
+                        var used = stringBytesUsed
+                        for position in positions {
+                            let text = text(position)
+                            if !missing.contains(text) {
+                                if !text.isEmpty { (bytes.baseAddress! + used).update(from: text.baseAddress!, count: text.count) }
+                                used += text.count
+                                markValid(position)
+                            }
+                            offsets[position + 1] = used
+                        }
+                        stringBytesUsed = used
                     }
                 }
             }
         }
     }
 
-    /// The converted column (of every record, once all were converted).
-    func column() -> Column {
+    /// The converted column (of every record, once all were converted), its buffers moved out.
+    mutating func takeColumn() -> Column {
         let values: ColumnValues
         switch field.type {
         case .float: values = .float(doubles)
         case .int: values = .int(ints)
         case .bool: values = .bool(bools)
-        case .string: values = .string(strings)
+        case .string:
+            var bytes = stringBytes
+            stringBytes = []
+            bytes.removeLast(bytes.count - stringBytesUsed)
+            values = .string(StringArray(offsets: stringOffsets, bytes: bytes))
         }
         // A column stopped early (error policy) is discarded by the caller.
         return (try? Column(name: field.name, values: values, validity: Bitmap(words: validity, count: count)))!

@@ -10,6 +10,12 @@ public struct StringArray: Sendable, Equatable {
         for string in strings { append(string) }
     }
 
+    /// Strings already laid out: `offsets` ascends from 0 to `bytes.count` (not checked).
+    init(offsets: [Int], bytes: [UInt8]) {
+        self.offsets = offsets
+        self.bytes = bytes
+    }
+
     public var count: Int { offsets.count - 1 }
 
     public subscript(index: Int) -> String {
