@@ -60,6 +60,11 @@ def benchmark_table(rows):
     return path
 
 
+def tfx_python():
+    """The Python of the TFX peers' environment (TFDV, TF Transform)."""
+    return os.environ.get("KILN_TFX_PYTHON", str(ROOT / ".venv-tfx" / "bin" / "python"))
+
+
 def transform_suite(args, threads):
     path = benchmark_table(args.rows)
     # Each run takes seconds: a few runs per round, no warm-up (the file stays in the page cache).
@@ -74,6 +79,9 @@ def transform_suite(args, threads):
                    for case in ("csv_read", "analyze_transform")],
         "scikit-learn": [[PYTHON, str(peers / "sklearn_transform.py"), str(path), "--runs", "1", "--warmup", "0",
                           "--threads", str(threads)]],
+        # TF Transform takes over a minute per run: one run per round.
+        "tf-transform": [[tfx_python(), str(peers / "tft_transform.py"), str(path), "--runs", "1", "--warmup", "0",
+                          "--threads", str(threads)]],
     }
 
 
@@ -81,12 +89,11 @@ def stats_suite(args, threads):
     path = benchmark_table(args.rows)
     args.runs = min(args.runs, 3)
     common = ["--runs", str(args.runs), "--warmup", "0", "--threads", str(threads)]
-    tfdv_python = os.environ.get("KILN_TFDV_PYTHON", str(ROOT / ".venv-tfx" / "bin" / "python"))
     return {
         "kiln": [[KILN, "bench", "stats", "--csv", str(path), "--json"] + common],
         "polars": [[PYTHON, str(ROOT / "benchmarks" / "peers" / "polars_stats.py"), str(path)] + common],
         # TFDV takes over a minute per run: one run per round.
-        "tfdv": [[tfdv_python, str(ROOT / "benchmarks" / "peers" / "tfdv_stats.py"), str(path), "--runs", "1",
+        "tfdv": [[tfx_python(), str(ROOT / "benchmarks" / "peers" / "tfdv_stats.py"), str(path), "--runs", "1",
                   "--warmup", "0", "--threads", str(threads)]],
     }
 
