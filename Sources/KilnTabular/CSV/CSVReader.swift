@@ -19,12 +19,11 @@ public final class CSVReader {
     public let fileSchema: [Field]
     public private(set) var report = CSVReport()
 
-    private let source: ByteSource
+    private let feed: BlockFeed
     private let options: CSVOptions
     private let tokenizer: CSVTokenizer
     private var parser: CSVBlockParser
     private let sourceName: String
-    private var pendingBytes: [UInt8] = []
     private var ready: [Table] = []
     private var linesBefore = 0
     private var exhausted = false
@@ -41,16 +40,14 @@ public final class CSVReader {
 
     private init(source: ByteSource, name: String, options rawOptions: CSVOptions) throws {
         let options = try rawOptions.validated()
-        self.source = source
         self.options = options
         self.sourceName = name
         let tokenizer = CSVTokenizer(delimiter: options.delimiter, quote: options.quote)
         self.tokenizer = tokenizer
 
         // The first block holds the header and the inference sample.
-        var pending: [UInt8] = []
-        var first = try Self.nextBlock(source: source, pending: &pending, tokenizer: tokenizer, size: options.blockBytes) ?? []
-        pendingBytes = pending
+        feed = BlockFeed(source: source, tokenizer: tokenizer, blockBytes: options.blockBytes)
+        var first = try feed.nextBlock() ?? []
         // A UTF-8 byte-order mark (as spreadsheet programs write) is not part of the first name.
         if first.starts(with: [0xEF, 0xBB, 0xBF]) { first.removeFirst(3) }
         guard !first.isEmpty else { throw KilnError.format("\(name): the file is empty (no header or records)") }
@@ -106,10 +103,9 @@ public final class CSVReader {
             missing: MissingTokens(options.missingTokens), policy: options.badRows)
         let sampleLines = first.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         parser.rowsPerByte = first.isEmpty ? 0.01 : Double(sampleLines + 1) / Double(first.count)
-        pendingFirst = first.isEmpty ? nil : first
+        if !first.isEmpty { feed.putBack(first) }
     }
 
-    private var pendingFirst: [UInt8]?
     /// One token table per block parsed at once, reused across blocks.
     private var tokenTables: [TokenTable] = []
 
@@ -184,23 +180,12 @@ public final class CSVReader {
         return outputs
     }
 
-    /// Reads up to one block per thread; marks the reader exhausted at the end of the input.
+    /// Reads up to one block per thread (the next group starts reading on another thread when
+    /// there are several); marks the reader exhausted at the end of the input.
     private func readGroup() throws -> [[UInt8]] {
-        var blocks: [[UInt8]] = []
-        if let first = pendingFirst {
-            blocks.append(first)
-            pendingFirst = nil
-        }
-        while blocks.count < threadCount {
-            guard let block = try Self.nextBlock(
-                source: source, pending: &pendingBytes, tokenizer: tokenizer, size: options.blockBytes)
-            else {
-                exhausted = true
-                break
-            }
-            blocks.append(block)
-        }
-        return blocks
+        let group = try feed.nextGroup(count: threadCount, readAhead: threadCount > 1)
+        if group.isLast { exhausted = true }
+        return group.blocks
     }
 
     /// Parses blocks in parallel (one token table each, reused), then runs `finish` on each
@@ -242,29 +227,6 @@ public final class CSVReader {
         guard let batch = result.batch, batch.rowCount > 0 else { return nil }
         report.rows += batch.rowCount
         return batch
-    }
-
-    /// The next block ending on a record boundary (or the rest of the input), nil at the end.
-    private static func nextBlock(
-        source: ByteSource, pending: inout [UInt8], tokenizer: CSVTokenizer, size: Int
-    ) throws -> [UInt8]? {
-        var buffer = pending
-        pending = []
-        while true {
-            if !source.isAtEnd {
-                try source.read(into: &buffer, count: size)
-            }
-            if source.isAtEnd {
-                return buffer.isEmpty ? nil : buffer
-            }
-            // No boundary means a record longer than the block: read more and scan again.
-            let end = buffer.withUnsafeBufferPointer { tokenizer.lastRecordEnd($0) }
-            if end > 0 {
-                pending = Array(buffer[end...])
-                buffer.removeLast(buffer.count - end)
-                return buffer
-            }
-        }
     }
 
     private static func inferTypes(
