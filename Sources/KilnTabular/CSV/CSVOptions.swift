@@ -25,7 +25,8 @@ public struct CSVOptions: Sendable {
     public var inferenceRows = 20_000
     public var badRows: BadRowPolicy = .error
     /// The size of the blocks the file is read and parsed in; one block becomes one batch, so
-    /// memory stays near `threads × 3 × blockBytes` whatever the file size.
+    /// memory stays near `threads × 4 × blockBytes` whatever the file size (with several
+    /// threads, the next group of blocks is read while one is parsed).
     public var blockBytes = 1 << 21
     /// Blocks parsed at once (default: Kiln's thread count). The result never depends on it.
     public var threads = 0
