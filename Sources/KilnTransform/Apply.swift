@@ -190,10 +190,14 @@ extension TransformGraph {
         let idf = feature.constants.idf
         let isTFIDF = !idf.isEmpty || { if case .tfidf = feature.spec.operation { return true } else { return false } }()
         var sparse = SparseColumn(name: feature.spec.output, width: lookup.count)
+        sparse.rowStarts.reserveCapacity(rows + 1)
         var scratch: [UInt8] = []
         var tokens: [Range<Int>] = []
-        // Per row: counts in a dense array indexed by term id, and the ids touched (few).
-        var counts = [Double](repeating: 0, count: lookup.count)
+        // Per row: counts in a dense buffer indexed by term id (raw: the per-term loop then has
+        // no uniqueness checks), and the ids touched (few).
+        let counts = UnsafeMutableBufferPointer<Double>.allocate(capacity: lookup.count)
+        counts.initialize(repeating: 0)
+        defer { counts.deallocate() }
         var touched: [Int32] = []
         lookup.withFinder { lookup in
             for row in 0..<rows {
