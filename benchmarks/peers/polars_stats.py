@@ -1,6 +1,5 @@
 """The polars peer of `kiln bench stats`: read the CSV, then describe + n_unique + value_counts
 (what a profile of the table needs), as PERFORMANCE.md measured it."""
-import argparse
 import os
 import sys
 
@@ -11,7 +10,7 @@ os.environ.setdefault("POLARS_MAX_THREADS", "1")
 
 import polars as pl  # noqa: E402
 
-from tabular_common import report, timed  # noqa: E402
+from tabular_common import arguments, report, timed_rows  # noqa: E402
 
 
 def profile(path):
@@ -25,15 +24,9 @@ def profile(path):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("path")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    rows = [0]
-    samples, cpu = timed(lambda: rows.__setitem__(0, profile(args.path)), args.runs, args.warmup)
-    report("statistics", samples, "rows_per_s", rows[0], cpu, args.threads,
+    args = arguments(runs=3)
+    samples, cpu, rows = timed_rows(lambda: profile(args.path), args.runs, args.warmup)
+    report("statistics", samples, "rows_per_s", rows, cpu, args.threads,
            f"polars {pl.__version__} describe + n_unique + value_counts ({os.environ['POLARS_MAX_THREADS']} threads)")
 
 

@@ -1,7 +1,6 @@
 """The polars peer of `kiln bench transform`: read_csv, and the same analyze + transform work
 (z-score and 10 quantile buckets of the floats, 0-1 of the ints, vocabulary top-1000 + OOV and a
 1000-bucket hash of the categoricals, tf-idf of the text with a 1000-term vocabulary)."""
-import argparse
 import os
 
 os.environ.setdefault("POLARS_MAX_THREADS", "1")
@@ -13,7 +12,7 @@ for index, argument in enumerate(sys.argv):
 
 import polars as pl  # noqa: E402
 
-from tabular_common import CATEGORICALS, FLOATS, INTS, TEXT, TOKEN_PATTERN, report, timed  # noqa: E402
+from tabular_common import CATEGORICALS, FLOATS, INTS, TEXT, TOKEN_PATTERN, arguments, report, timed, timed_rows  # noqa: E402
 
 
 def analyze_transform(path):
@@ -61,22 +60,15 @@ def read(path):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("path")
-    parser.add_argument("--cases", default="csv_read,analyze_transform")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    args = arguments(runs=3, cases="csv_read,analyze_transform")
     kernel = f"polars {pl.__version__} ({os.environ['POLARS_MAX_THREADS']} threads)"
     for case in args.cases.split(","):
         if case == "csv_read":
             samples, cpu = timed(lambda: read(args.path), args.runs, args.warmup)
             report("csv_read", samples, "mb_per_s", os.path.getsize(args.path) / 1e6, cpu, args.threads, kernel)
         elif case == "analyze_transform":
-            rows = [0]
-            samples, cpu = timed(lambda: rows.__setitem__(0, analyze_transform(args.path)[0]), args.runs, args.warmup)
-            report("analyze_transform", samples, "rows_per_s", rows[0], cpu, args.threads, kernel)
+            samples, cpu, rows = timed_rows(lambda: analyze_transform(args.path)[0], args.runs, args.warmup)
+            report("analyze_transform", samples, "rows_per_s", rows, cpu, args.threads, kernel)
 
 
 if __name__ == "__main__":

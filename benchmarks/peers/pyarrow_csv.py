@@ -1,20 +1,14 @@
 """The pyarrow peer of `kiln bench transform --cases csv_read`: pyarrow.csv.read_csv of the same file."""
-import argparse
 import os
 
 import pyarrow as pa
 import pyarrow.csv as csv
 
-from tabular_common import report, timed
+from tabular_common import arguments, report, timed
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("path")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    args = arguments(runs=3)
     pa.set_cpu_count(args.threads)
     pa.set_io_thread_count(args.threads)
     options = csv.ReadOptions(use_threads=args.threads > 1)

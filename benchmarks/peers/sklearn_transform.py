@@ -2,7 +2,6 @@
 a ColumnTransformer doing the same work (StandardScaler; median imputation + 10 quantile bins;
 MinMaxScaler; OrdinalEncoder limited to 1000 categories + unknown; FeatureHasher(1000);
 TfidfVectorizer(max_features=1000)), its transformers spread over `--threads` processes (n_jobs)."""
-import argparse
 import os
 
 for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -18,7 +17,7 @@ from sklearn.impute import SimpleImputer  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import FunctionTransformer, KBinsDiscretizer, MinMaxScaler, OrdinalEncoder, StandardScaler  # noqa: E402
 
-from tabular_common import CATEGORICALS, FLOATS, INTS, TEXT, report, timed  # noqa: E402
+from tabular_common import CATEGORICALS, FLOATS, INTS, TEXT, arguments, parent_only, report, timed_rows  # noqa: E402
 
 
 def hasher(column):
@@ -44,17 +43,10 @@ def analyze_transform(path, threads):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("path")
-    parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--warmup", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    rows = [0]
-    samples, cpu = timed(lambda: rows.__setitem__(0, analyze_transform(args.path, args.threads)), args.runs, args.warmup)
-    kernel = f"scikit-learn {sklearn.__version__} (n_jobs={args.threads}"
-    kernel += "; CPU s and peak of the parent process only)" if args.threads > 1 else ")"
-    report("analyze_transform", samples, "rows_per_s", rows[0], cpu, args.threads, kernel)
+    args = arguments(runs=1)
+    samples, cpu, rows = timed_rows(lambda: analyze_transform(args.path, args.threads), args.runs, args.warmup)
+    kernel = parent_only(f"scikit-learn {sklearn.__version__} (n_jobs={args.threads}", args.threads)
+    report("analyze_transform", samples, "rows_per_s", rows, cpu, args.threads, kernel)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ buckets of every float, scale_to_0_1 of the ints, a top-1000 vocabulary + 1 OOV 
 1000-bucket hash of every categorical, tf-idf of the text over a 1000-term vocabulary. Missing
 cells stay missing (sparse inputs), as Kiln skips them. The transformed rows are counted, so the
 transform runs over every row. `--threads N` gives the DirectRunner N worker processes."""
-import argparse
 import os
 import tempfile
 
@@ -19,7 +18,7 @@ from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 from tensorflow_metadata.proto.v0 import schema_pb2  # noqa: E402
 from tfx_bsl.public import tfxio  # noqa: E402
 
-from tabular_common import CATEGORICALS, FLOATS, INTS, TEXT, report, timed  # noqa: E402
+from tabular_common import CATEGORICALS, FLOATS, INTS, TEXT, arguments, parent_only, report, timed_rows  # noqa: E402
 
 COLUMNS = FLOATS + INTS + CATEGORICALS + [TEXT, "label"]
 
@@ -75,17 +74,10 @@ def analyze_transform(path, threads):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("path")
-    parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--warmup", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    rows = [0]
-    samples, cpu = timed(lambda: rows.__setitem__(0, analyze_transform(args.path, args.threads)), args.runs, args.warmup)
-    kernel = f"tensorflow-transform {tft.__version__} (Beam DirectRunner, {args.threads} worker(s)"
-    kernel += "; CPU s and peak of the parent process only)" if args.threads > 1 else ")"
-    report("analyze_transform", samples, "rows_per_s", rows[0], cpu, args.threads, kernel)
+    args = arguments(runs=1)
+    samples, cpu, rows = timed_rows(lambda: analyze_transform(args.path, args.threads), args.runs, args.warmup)
+    kernel = parent_only(f"tensorflow-transform {tft.__version__} (Beam DirectRunner, {args.threads} worker(s)", args.threads)
+    report("analyze_transform", samples, "rows_per_s", rows, cpu, args.threads, kernel)
 
 
 if __name__ == "__main__":
