@@ -9,7 +9,9 @@ struct TermStatistics: Sendable {
     var lastDocument: [Int] = []
     var documents = 0
 
-    mutating func add(term: UnsafeBufferPointer<UInt8>) {
+    /// Counts `term` in the current document, returning its id in `table`.
+    @discardableResult
+    mutating func add(term: UnsafeBufferPointer<UInt8>) -> Int {
         let (id, inserted) = table.insert(term)
         if inserted {
             counts.append(0)
@@ -21,13 +23,17 @@ struct TermStatistics: Sendable {
             lastDocument[id] = documents
             documentFrequencies[id] += 1
         }
+        return id
     }
 
     mutating func endDocument() { documents += 1 }
 
-    mutating func merge(_ other: TermStatistics) {
+    /// Adds `other`'s statistics, returning the id each of its terms has here (by its id there).
+    mutating func merge(_ other: TermStatistics) -> [Int32] {
+        var mergedIDs = [Int32](repeating: 0, count: other.table.count)
         other.table.forEachKey { id, key, hash in
             let (mine, inserted) = table.insert(key, hash: hash)
+            mergedIDs[id] = Int32(truncatingIfNeeded: mine)
             if inserted {
                 counts.append(0)
                 documentFrequencies.append(0)
@@ -38,6 +44,7 @@ struct TermStatistics: Sendable {
         }
         documents += other.documents
         lastDocument = [Int](repeating: -1, count: counts.count)
+        return mergedIDs
     }
 
     /// Term ids by descending total count, ties by ascending bytes; at most `limit`.

@@ -31,17 +31,26 @@ extension TransformGraph {
         readOptions.columns = spec.columnsRead
         let reader = try open(readOptions)
         var analysis = TransformAnalysis(spec: spec)
-        var cache: [Table?]? = []
+        var cache: [CachedBatch?]? = []
         var cachedBytes = 0
-        try analysis.add(reader: reader) { batch in
+        var droppedColumns: Set<String> = []
+        try analysis.add(reader: reader, keepingValueIDs: true) { batch, valueIDs in
             guard cache != nil else { return }
-            cachedBytes += batch.byteCount
-            if cachedBytes <= cacheBytes { cache!.append(batch) } else { cache = nil }
+            // Columns only kept ids need are not kept.
+            let served = spec.columnsServed(by: valueIDs, in: batch)
+            let kept = try Table(columns: batch.columns.filter { !served.contains($0.name) })
+            droppedColumns.formUnion(served)
+            cachedBytes += kept.byteCount + valueIDs.reduce(0) { $0 + ($1?.byteCount ?? 0) }
+            if cachedBytes <= cacheBytes { cache!.append(CachedBatch(table: kept, valueIDs: valueIDs)) } else { cache = nil }
         }
         report?(reader.report)
         let graph = try analysis.finish()
+        let idOutputs = analysis.idOutputs(for: graph)
+        // Ids are valid only if their analyzers stayed exact; a batch lacking a column they
+        // cannot then serve is read again.
+        if droppedColumns.contains(where: { spec.readers(of: $0).contains { idOutputs[$0] == nil } }) { cache = nil }
         if var cache {
-            try graph.apply(consuming: &cache, body)
+            try graph.apply(consuming: &cache, idOutputs: idOutputs, body)
         } else {
             for field in graph.inputSchema { readOptions.types[field.name] = field.type }
             try graph.apply(reader: try open(readOptions), body)
@@ -49,9 +58,15 @@ extension TransformGraph {
         return graph
     }
 
+    /// A batch kept between the two passes, with the ids its analysis gave its values.
+    struct CachedBatch {
+        let table: Table
+        let valueIDs: [ValueIDs?]
+    }
+
     /// Transforms batches held in memory, a group of one per thread at a time, releasing each
     /// batch once transformed; `body` gets the results in order.
-    func apply(consuming batches: inout [Table?], _ body: (TransformedTable) throws -> Void) throws {
+    func apply(consuming batches: inout [CachedBatch?], idOutputs: [IDOutputs?], _ body: (TransformedTable) throws -> Void) throws {
         let group = max(1, Threads.count)
         var start = 0
         while start < batches.count {
@@ -63,7 +78,8 @@ extension TransformGraph {
                     let output = UncheckedSendable(output)
                     Parallel.forEach(range.count) { chunk in
                         for index in chunk {
-                            output.value[index] = Result { try self.apply(cached.value[range.lowerBound + index]!) }
+                            let batch = cached.value[range.lowerBound + index]!
+                            output.value[index] = Result { try self.apply(batch.table, valueIDs: batch.valueIDs, idOutputs: idOutputs) }
                             cached.value[range.lowerBound + index] = nil
                         }
                     }

@@ -23,9 +23,12 @@ extension TransformGraph {
 
     /// Reads the columns the graph needs, converting ints given as floats (and back, when
     /// integral) so that a serving request's numbers match the training data's types.
-    func conform(_ batch: Table) throws -> Table {
-        let columns = try inputSchema.map { field -> Column in
+    /// With `skippingAbsent`, columns the batch lacks are left out (a cached batch whose
+    /// columns only kept ids need, see `ValueIDs`).
+    func conform(_ batch: Table, skippingAbsent: Bool = false) throws -> Table {
+        let columns = try inputSchema.compactMap { field -> Column? in
             guard let index = batch.columnIndex(field.name) else {
+                if skippingAbsent { return nil }
                 throw KilnError(.notFound, "the transform graph needs column '\(field.name)' (\(field.type.rawValue)); the data has \(describeFields(batch.schema))")
             }
             let column = batch.columns[index]
@@ -50,7 +53,26 @@ extension TransformGraph {
         return try Table(columns: columns)
     }
 
-    private func apply(_ feature: CompiledFeature, _ batch: Table) throws -> OutputColumn {
+    /// The index of `text` (nil: missing) in a vocabulary: its position, else an OOV bucket by
+    /// its hash, else the default value.
+    @inline(__always)
+    static func vocabularyIndex(_ text: UnsafeBufferPointer<UInt8>?, _ options: VocabularyOptions, _ lookup: ByteStringTable.Finder) -> Int64 {
+        let bytes = text ?? UnsafeBufferPointer(start: nil, count: 0)
+        if text != nil, let id = lookup.find(bytes) { return Int64(id) }
+        if options.oovBuckets > 0 {
+            return Int64(lookup.count) + Int64(XXHash64.hash(bytes) % UInt64(options.oovBuckets))
+        }
+        return options.defaultValue
+    }
+
+    /// `hash_strings`' bucket of `text` (a missing value hashes as empty text).
+    @inline(__always)
+    static func hashBucket(_ text: UnsafeBufferPointer<UInt8>?, _ buckets: Int) -> Int64 {
+        Int64(XXHash64.hash(text ?? UnsafeBufferPointer(start: nil, count: 0)) % UInt64(buckets))
+    }
+
+    /// One feature's output for a conformed batch.
+    func apply(_ feature: CompiledFeature, _ batch: Table) throws -> OutputColumn {
         let spec = feature.spec
         let constants = feature.constants
         let inputs = try spec.typedInputs.map { try batch.input($0.name, for: spec, kind: $0.kind) }
@@ -86,14 +108,7 @@ extension TransformGraph {
             .single(try Column(name: name, values: .int((0..<rows).map(index))))
         }
         func vocabularyIndex(_ row: Int, _ options: VocabularyOptions, _ lookup: ByteStringTable.Finder) -> Int64 {
-            reader.withText(row) { text in
-                let bytes = text ?? UnsafeBufferPointer(start: nil, count: 0)
-                if text != nil, let id = lookup.find(bytes) { return Int64(id) }
-                if options.oovBuckets > 0 {
-                    return Int64(lookup.count) + Int64(XXHash64.hash(bytes) % UInt64(options.oovBuckets))
-                }
-                return options.defaultValue
-            }
+            reader.withText(row) { Self.vocabularyIndex($0, options, lookup) }
         }
 
         switch spec.operation {
@@ -121,23 +136,11 @@ extension TransformGraph {
         case .vocabulary(let options), .applyVocabulary(_, let options):
             return try feature.lookup!.withFinder { lookup in try indexColumn { vocabularyIndex($0, options, lookup) } }
         case .oneHot(let options):
-            let width = feature.lookup!.count + options.oovBuckets
-            var sparse = SparseColumn(name: name, width: width)
-            feature.lookup!.withFinder { lookup in
-                for row in 0..<rows {
-                    let index = vocabularyIndex(row, options, lookup)
-                    if index >= 0 && index < width {
-                        sparse.indices.append(Int32(index))
-                        sparse.values.append(1)
-                    }
-                    sparse.rowStarts.append(sparse.indices.count)
-                }
-            }
-            return .multi(sparse)
+            return .multi(feature.lookup!.withFinder { lookup in
+                oneHot(feature, options, rows) { vocabularyIndex($0, options, lookup) }
+            })
         case .hashStrings(let buckets):
-            return try indexColumn { row in
-                reader.withText(row) { Int64(XXHash64.hash($0 ?? UnsafeBufferPointer(start: nil, count: 0)) % UInt64(buckets)) }
-            }
+            return try indexColumn { row in reader.withText(row) { Self.hashBucket($0, buckets) } }
         case .hashedCross(let buckets):
             var joined: [UInt8] = []
             return try indexColumn { row in
@@ -149,7 +152,19 @@ extension TransformGraph {
                 return Int64(joined.withUnsafeBufferPointer { XXHash64.hash($0) } % UInt64(buckets))
             }
         case .bagOfWords(let options), .tfidf(let options):
-            return .multi(termVector(feature, reader, rows, options))
+            let tokenizer = Tokenizer(options: options)
+            var scratch: [UInt8] = []
+            var tokens: [Range<Int>] = []
+            return .multi(feature.lookup!.withFinder { lookup in
+                termVector(feature, rows, options) { row, counted in
+                    reader.withText(row) { text in
+                        guard let text else { return }
+                        tokenizer.forEachTerm(text, scratch: &scratch, tokens: &tokens) { term in
+                            if let id = lookup.find(term) { counted(id) }
+                        }
+                    }
+                }
+            })
         case .impute:
             return .single(try impute(column, fill: constants.fill, output: outputField(feature).type, name: name))
         case .clip(let low, let high):
@@ -184,56 +199,68 @@ extension TransformGraph {
         }
     }
 
-    private func termVector(_ feature: CompiledFeature, _ column: RowReader, _ rows: Int, _ options: TextOptions) -> SparseColumn {
-        let tokenizer = Tokenizer(options: options)
+    /// One-hot rows of each row's vocabulary `index`.
+    @inline(__always)
+    func oneHot(_ feature: CompiledFeature, _ options: VocabularyOptions, _ rows: Int, index: (Int) -> Int64) -> SparseColumn {
+        let width = feature.lookup!.count + options.oovBuckets
+        var sparse = SparseColumn(name: feature.spec.output, width: width)
+        for row in 0..<rows {
+            let index = index(row)
+            if index >= 0 && index < width {
+                sparse.indices.append(Int32(index))
+                sparse.values.append(1)
+            }
+            sparse.rowStarts.append(sparse.indices.count)
+        }
+        return sparse
+    }
+
+    /// Bag-of-words or tf-idf rows; `forEachTermIndex(row, counted)` calls `counted` with the
+    /// vocabulary index of each of the row's terms that is in the vocabulary.
+    @inline(__always)
+    func termVector(
+        _ feature: CompiledFeature, _ rows: Int, _ options: TextOptions, forEachTermIndex: (Int, (Int) -> Void) -> Void
+    ) -> SparseColumn {
         let lookup = feature.lookup!
         let idf = feature.constants.idf
         let isTFIDF = !idf.isEmpty || { if case .tfidf = feature.spec.operation { return true } else { return false } }()
         var sparse = SparseColumn(name: feature.spec.output, width: lookup.count)
         sparse.rowStarts.reserveCapacity(rows + 1)
-        var scratch: [UInt8] = []
-        var tokens: [Range<Int>] = []
         // Per row: counts in a dense buffer indexed by term id (raw: the per-term loop then has
         // no uniqueness checks), and the ids touched (few).
         let counts = UnsafeMutableBufferPointer<Double>.allocate(capacity: lookup.count)
         counts.initialize(repeating: 0)
         defer { counts.deallocate() }
         var touched: [Int32] = []
-        lookup.withFinder { lookup in
-            for row in 0..<rows {
-                touched.removeAll(keepingCapacity: true)
-                column.withText(row) { text in
-                    guard let text else { return }
-                    tokenizer.forEachTerm(text, scratch: &scratch, tokens: &tokens) { term in
-                        guard let id = lookup.find(term) else { return }
-                        if counts[id] == 0 { touched.append(Int32(id)) }
-                        counts[id] += 1
-                    }
-                }
-                Self.sortFew(&touched)
-                var norm = 0.0
-                for id in touched {
-                    var value = options.binary ? 1 : counts[Int(id)]
-                    if isTFIDF {
-                        if options.sublinearTF { value = 1 + log(value) }
-                        value *= idf[Int(id)]
-                    }
-                    counts[Int(id)] = value
-                    switch options.norm {
-                    case .l2: norm += value * value
-                    case .l1: norm += abs(value)
-                    case .none: break
-                    }
-                }
-                if options.norm == .l2 { norm = norm.squareRoot() }
-                for id in touched {
-                    let value = counts[Int(id)]
-                    sparse.indices.append(id)
-                    sparse.values.append(options.norm != .none && norm > 0 ? value / norm : value)
-                    counts[Int(id)] = 0
-                }
-                sparse.rowStarts.append(sparse.indices.count)
+        for row in 0..<rows {
+            touched.removeAll(keepingCapacity: true)
+            forEachTermIndex(row) { id in
+                if counts[id] == 0 { touched.append(Int32(id)) }
+                counts[id] += 1
             }
+            Self.sortFew(&touched)
+            var norm = 0.0
+            for id in touched {
+                var value = options.binary ? 1 : counts[Int(id)]
+                if isTFIDF {
+                    if options.sublinearTF { value = 1 + log(value) }
+                    value *= idf[Int(id)]
+                }
+                counts[Int(id)] = value
+                switch options.norm {
+                case .l2: norm += value * value
+                case .l1: norm += abs(value)
+                case .none: break
+                }
+            }
+            if options.norm == .l2 { norm = norm.squareRoot() }
+            for id in touched {
+                let value = counts[Int(id)]
+                sparse.indices.append(id)
+                sparse.values.append(options.norm != .none && norm > 0 ? value / norm : value)
+                counts[Int(id)] = 0
+            }
+            sparse.rowStarts.append(sparse.indices.count)
         }
         return sparse
     }

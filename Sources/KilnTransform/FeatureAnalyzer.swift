@@ -11,9 +11,14 @@ struct FeatureAnalyzer: Sendable {
     var terms: TermStatistics? = nil
     var covariance: Covariance? = nil
     var perKey: [String: Moments]? = nil
+    /// Whether `add` keeps the ids its values get (a vocabulary's or a text's), in `valueIDs`.
+    let keepsValueIDs: Bool
+    /// The ids of the last added batch's values, when kept (see `ValueIDs`).
+    private(set) var valueIDs: ValueIDs? = nil
 
-    init(feature: FeatureSpec) {
+    init(feature: FeatureSpec, keepingValueIDs: Bool = false) {
         self.feature = feature
+        keepsValueIDs = keepingValueIDs && ValueIDs.areKept(for: feature.operation)
         switch feature.operation {
         case .scaleToZScore(let key), .scaleTo01(let key), .scaleByMinMax(_, _, let key):
             moments = Moments()
@@ -75,18 +80,36 @@ struct FeatureAnalyzer: Sendable {
             self.quantiles = quantiles
             self.perKey = perKey
         }
+        valueIDs = nil
         if var frequencies {
-            for row in 0..<rows {
-                reader.withText(row) { text in
-                    guard let text else { return }
-                    if column.type == .float, let value = reader.number(row), value.isNaN { return }
-                    frequencies.add(text)
+            if keepsValueIDs && column.type == .string {
+                var ids = ValueIDs(rows: rows)
+                for row in 0..<rows {
+                    reader.withText(row) { text in
+                        guard let text else { return ids.appendMissing() }
+                        ids.append(frequencies.add(text))
+                    }
+                }
+                valueIDs = frequencies.isExact ? ids.kept : nil
+            } else {
+                for row in 0..<rows {
+                    reader.withText(row) { text in
+                        guard let text else { return }
+                        if column.type == .float, let value = reader.number(row), value.isNaN { return }
+                        frequencies.add(text)
+                    }
                 }
             }
             self.frequencies = frequencies
         }
         if var terms, let options = feature.operation.textOptions {
-            addTerms(&terms, reader, rows, options)
+            if keepsValueIDs {
+                var ids = ValueIDs(rows: rows, terms: true)
+                addTerms(&terms, reader, rows, options) { ids.append($0) } endRow: { ids.endRow() }
+                valueIDs = ids.kept
+            } else {
+                addTerms(&terms, reader, rows, options) { _ in } endRow: {}
+            }
             self.terms = terms
         }
         if var covariance {
@@ -111,32 +134,43 @@ struct FeatureAnalyzer: Sendable {
         }
     }
 
-    private func addTerms(_ terms: inout TermStatistics, _ column: RowReader, _ rows: Int, _ options: TextOptions) {
+    /// Counts each row's terms, calling `added` with each term's id and `endRow` after each row.
+    @inline(__always)
+    private func addTerms(
+        _ terms: inout TermStatistics, _ column: RowReader, _ rows: Int, _ options: TextOptions,
+        added: (Int) -> Void, endRow: () -> Void
+    ) {
         let tokenizer = Tokenizer(options: options)
         var scratch: [UInt8] = []
         var tokens: [Range<Int>] = []
         for row in 0..<rows {
             column.withText(row) { text in
                 if let text {
-                    tokenizer.forEachTerm(text, scratch: &scratch, tokens: &tokens) { terms.add(term: $0) }
+                    tokenizer.forEachTerm(text, scratch: &scratch, tokens: &tokens) { added(terms.add(term: $0)) }
                 }
             }
             terms.endDocument()
+            endRow()
         }
     }
 
     /// Sorts an exact quantile buffer (see `QuantileSketch.sortValues`).
     mutating func prepareForMerge() { quantiles?.sortValues() }
 
-    mutating func merge(_ other: FeatureAnalyzer) {
+    /// Merges `other`'s statistics, returning the id each of its values has here (by its id
+    /// there) for a vocabulary or text analyzer, else nothing.
+    @discardableResult
+    mutating func merge(_ other: FeatureAnalyzer) -> [Int32] {
+        var mergedIDs: [Int32] = []
         if let theirs = other.moments { moments?.merge(theirs) }
         if let theirs = other.quantiles { quantiles?.merge(theirs) }
-        if let theirs = other.frequencies { frequencies?.merge(theirs) }
-        if let theirs = other.terms { terms?.merge(theirs) }
+        if let theirs = other.frequencies { mergedIDs = frequencies?.merge(theirs) ?? [] }
+        if let theirs = other.terms { mergedIDs = terms?.merge(theirs) ?? [] }
         if let theirs = other.covariance { covariance?.merge(theirs) }
         if let theirs = other.perKey {
             for (key, value) in theirs { perKey?[key, default: Moments()].merge(value) }
         }
+        return mergedIDs
     }
 
     func encode(into writer: inout BinaryWriter) {

@@ -13,11 +13,14 @@ public struct TransformAnalysis: Sendable {
     /// The types of the columns the spec reads, fixed by the first batch.
     public private(set) var inputSchema: [Field]?
     public private(set) var rows = 0
-    private var analyzers: [FeatureAnalyzer]
+    private(set) var analyzers: [FeatureAnalyzer]
 
-    public init(spec: TransformSpec) {
+    public init(spec: TransformSpec) { self.init(spec: spec, keepingValueIDs: false) }
+
+    /// With `keepingValueIDs`, each added batch's vocabulary and text ids are kept (`ValueIDs`).
+    init(spec: TransformSpec, keepingValueIDs: Bool) {
         self.spec = spec
-        analyzers = spec.features.map { FeatureAnalyzer(feature: $0) }
+        analyzers = spec.features.map { FeatureAnalyzer(feature: $0, keepingValueIDs: keepingValueIDs) }
     }
 
     /// Adds one batch (which must have every column the spec reads).
@@ -43,7 +46,11 @@ public struct TransformAnalysis: Sendable {
     /// Merges several analyses in order: each feature's analyzer takes them one after the
     /// other, the features in parallel (they are independent, so the result is the same).
     /// Nothing changes when one of them does not fit.
-    public mutating func merge(_ others: [TransformAnalysis]) throws {
+    public mutating func merge(_ others: [TransformAnalysis]) throws { _ = try mergeReturningIDs(others) }
+
+    /// As `merge(_:)`, returning for each of `others` and each feature the id each of its
+    /// vocabulary values or text terms has in the merged analyzer (empty for other features).
+    private mutating func mergeReturningIDs(_ others: [TransformAnalysis]) throws -> [[[Int32]]] {
         var schema = inputSchema
         for other in others {
             guard other.spec == spec else { throw KilnError.invalidArgument("cannot merge analyses of different specs") }
@@ -56,16 +63,24 @@ public struct TransformAnalysis: Sendable {
         }
         inputSchema = schema
         let threads = min(Threads.count, analyzers.count)
+        let features = analyzers.count
+        var mergedIDs = [[Int32]](repeating: [], count: others.count * features)
         analyzers.withUnsafeMutableBufferPointer { analyzers in
-            let analyzers = UncheckedSendable(analyzers)
-            // Chunk c merges features c, c + threads, ...
-            Parallel.forEachChunk(threads, threads: threads) { chunk, _ in
-                for index in stride(from: chunk, to: analyzers.value.count, by: threads) {
-                    for other in others { analyzers.value[index].merge(other.analyzers[index]) }
+            mergedIDs.withUnsafeMutableBufferPointer { mergedIDs in
+                let analyzers = UncheckedSendable(analyzers)
+                let mergedIDs = UncheckedSendable(mergedIDs)
+                // Chunk c merges features c, c + threads, ...
+                Parallel.forEachChunk(threads, threads: threads) { chunk, _ in
+                    for index in stride(from: chunk, to: features, by: threads) {
+                        for (position, other) in others.enumerated() {
+                            mergedIDs.value[position * features + index] = analyzers.value[index].merge(other.analyzers[index])
+                        }
+                    }
                 }
             }
         }
         rows += others.reduce(0) { $0 + $1.rows }
+        return others.indices.map { Array(mergedIDs[$0 * features..<($0 + 1) * features]) }
     }
 
     // MARK: Streaming drivers
@@ -74,15 +89,30 @@ public struct TransformAnalysis: Sendable {
     /// thread that parsed it, and the partials are merged in file order. `analyzed` sees each
     /// batch once its partial is merged, in file order.
     public mutating func add(reader: CSVReader, analyzed: (Table) throws -> Void = { _ in }) throws {
+        try add(reader: reader, keepingValueIDs: false) { batch, _ in try analyzed(batch) }
+    }
+
+    /// As `add(reader:analyzed:)`; with `keepingValueIDs`, `analyzed` also gets each feature's
+    /// `ValueIDs` for the batch (nil where none were kept).
+    mutating func add(reader: CSVReader, keepingValueIDs: Bool, analyzed: (Table, [ValueIDs?]) throws -> Void) throws {
         let spec = self.spec
         while let parts = try reader.nextGroup({ batch -> (TransformAnalysis, Table) in
-            var partial = TransformAnalysis(spec: spec)
+            var partial = TransformAnalysis(spec: spec, keepingValueIDs: keepingValueIDs)
             try partial.add(batch)
             partial.prepareForMerge()
             return (partial, batch)
         }) {
-            try merge(parts.map(\.0))
-            for (_, batch) in parts { try analyzed(batch) }
+            let mergedIDs = try mergeReturningIDs(parts.map(\.0))
+            for ((partial, batch), mergedIDs) in zip(parts, mergedIDs) {
+                let valueIDs = zip(partial.analyzers, mergedIDs).map { analyzer, mergedIDs in
+                    analyzer.valueIDs.map { kept in
+                        var ids = kept
+                        ids.mergedIDs = mergedIDs
+                        return ids
+                    }
+                }
+                try analyzed(batch, valueIDs)
+            }
         }
     }
 

@@ -20,14 +20,16 @@ public struct FrequencySketch: Sendable {
 
     public var isExact: Bool { errorBound == 0 }
 
-    @inline(__always)
-    public mutating func add(_ value: UnsafeBufferPointer<UInt8>, count: Int = 1) {
+    /// Counts `value`, returning its id in `table` (stable while the sketch stays exact: a
+    /// reduction renumbers the values).
+    @inline(__always) @discardableResult
+    public mutating func add(_ value: UnsafeBufferPointer<UInt8>, count: Int = 1) -> Int {
         add(value, hash: ByteStringTable.keyHash(value), count: count)
     }
 
     /// As `add(_:count:)`, with the value's `ByteStringTable.keyHash` already computed.
-    @inline(__always)
-    public mutating func add(_ value: UnsafeBufferPointer<UInt8>, hash: UInt64, count: Int = 1) {
+    @inline(__always) @discardableResult
+    public mutating func add(_ value: UnsafeBufferPointer<UInt8>, hash: UInt64, count: Int = 1) -> Int {
         total += count
         let (id, inserted) = table.insert(value, hash: hash)
         if inserted {
@@ -36,21 +38,32 @@ public struct FrequencySketch: Sendable {
         } else {
             counts[id] += count
         }
+        return id
     }
 
-    public mutating func add(_ value: String, count: Int = 1) {
+    @discardableResult
+    public mutating func add(_ value: String, count: Int = 1) -> Int {
         var copy = value
-        copy.withUTF8 { add($0, count: count) }
+        return copy.withUTF8 { add($0, count: count) }
     }
 
-    public mutating func merge(_ other: FrequencySketch) {
+    /// Adds `other`'s counts, returning the id each of its values has here (by its id there;
+    /// meaningful while this sketch stays exact).
+    @discardableResult
+    public mutating func merge(_ other: FrequencySketch) -> [Int32] {
         let before = total
-        other.counts.withUnsafeBufferPointer { counts in
-            other.table.forEachKey { id, key, hash in add(key, hash: hash, count: counts[id]) }
+        var mergedIDs = [Int32](repeating: 0, count: other.table.count)
+        mergedIDs.withUnsafeMutableBufferPointer { mergedIDs in
+            other.counts.withUnsafeBufferPointer { counts in
+                other.table.forEachKey { id, key, hash in
+                    mergedIDs[id] = Int32(truncatingIfNeeded: add(key, hash: hash, count: counts[id]))
+                }
+            }
         }
         total = before + other.total
         errorBound += other.errorBound
         if table.count > 2 * capacity { reduce() }
+        return mergedIDs
     }
 
     /// The count of `value` (a lower bound when not exact).
@@ -117,7 +130,7 @@ public struct FrequencySketch: Sendable {
             let key = Array(try reader.readBytes())
             let count = try reader.readInt()
             guard count > 0 else { throw KilnError.format("a frequency sketch holds a count of \(count)") }
-            key.withUnsafeBufferPointer { sketch.add($0, count: count) }
+            key.withUnsafeBufferPointer { _ = sketch.add($0, count: count) }
         }
         sketch.total = total
         sketch.errorBound = errorBound
