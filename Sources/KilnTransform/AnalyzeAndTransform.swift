@@ -41,7 +41,11 @@ extension TransformGraph {
             let kept = try Table(columns: batch.columns.filter { !served.contains($0.name) })
             droppedColumns.formUnion(served)
             cachedBytes += kept.byteCount + valueIDs.reduce(0) { $0 + ($1?.byteCount ?? 0) }
-            if cachedBytes <= cacheBytes { cache!.append(CachedBatch(table: kept, valueIDs: valueIDs)) } else { cache = nil }
+            if cachedBytes <= cacheBytes {
+                cache!.append(CachedBatch(table: kept, rowCount: batch.rowCount, valueIDs: valueIDs))
+            } else {
+                cache = nil
+            }
         }
         report?(reader.report)
         let graph = try analysis.finish()
@@ -58,9 +62,11 @@ extension TransformGraph {
         return graph
     }
 
-    /// A batch kept between the two passes, with the ids its analysis gave its values.
+    /// A batch kept between the two passes, with the ids its analysis gave its values (and
+    /// without the columns only they serve: perhaps none, so the rows are counted here).
     struct CachedBatch {
         let table: Table
+        let rowCount: Int
         let valueIDs: [ValueIDs?]
     }
 
@@ -79,7 +85,7 @@ extension TransformGraph {
                     Parallel.forEach(range.count) { chunk in
                         for index in chunk {
                             let batch = cached.value[range.lowerBound + index]!
-                            output.value[index] = Result { try self.apply(batch.table, valueIDs: batch.valueIDs, idOutputs: idOutputs) }
+                            output.value[index] = Result { try self.apply(batch.table, rows: batch.rowCount, valueIDs: batch.valueIDs, idOutputs: idOutputs) }
                             cached.value[range.lowerBound + index] = nil
                         }
                     }

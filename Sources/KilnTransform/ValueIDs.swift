@@ -122,38 +122,33 @@ extension TransformAnalysis {
     /// capacity renumbers its values).
     func idOutputs(for graph: TransformGraph) -> [IDOutputs?] {
         let types = Dictionary(uniqueKeysWithValues: (inputSchema ?? []).map { ($0.name, $0.type) })
-        /// Column `column`'s vocabulary source, if it kept ids and its ids are still valid.
-        func vocabularySource(_ column: String) -> Int? {
-            guard types[column] == .string, let source = spec.vocabularySource(of: column),
-                  let frequencies = analyzers[source].frequencies,
-                  frequencies.isExact && frequencies.table.count <= Int(Int32.max) else { return nil }
-            return source
-        }
-        func outputs(_ source: Int, _ table: ByteStringTable, missing: Int64, _ output: (UnsafeBufferPointer<UInt8>) -> Int64) -> IDOutputs {
-            var outputs = [Int64](repeating: 0, count: table.count)
-            table.forEachKey { id, key, _ in outputs[id] = output(key) }
-            return IDOutputs(source: source, outputs: outputs, missing: missing)
+        /// The table whose ids feature `source` kept, if they are still valid.
+        func keptTable(_ source: Int) -> ByteStringTable? {
+            let analyzer = analyzers[source]
+            var table = analyzer.terms?.table
+            if let frequencies = analyzer.frequencies {
+                guard types[analyzer.feature.inputs[0]] == .string && frequencies.isExact else { return nil }
+                table = frequencies.table
+            }
+            guard let table, table.count <= Int(Int32.max) else { return nil }
+            return table
         }
         return graph.features.enumerated().map { index, feature -> IDOutputs? in
-            let column = feature.spec.inputs[0]
+            guard let source = spec.idSource(of: index), let table = keptTable(source) else { return nil }
+            func outputs(missing: Int64, _ output: (UnsafeBufferPointer<UInt8>) -> Int64) -> IDOutputs {
+                var outputs = [Int64](repeating: 0, count: table.count)
+                table.forEachKey { id, key, _ in outputs[id] = output(key) }
+                return IDOutputs(source: source, outputs: outputs, missing: missing)
+            }
             switch feature.spec.operation {
             case .vocabulary(let options), .oneHot(let options), .applyVocabulary(_, let options):
-                guard let source = vocabularySource(column) else { return nil }
                 return feature.lookup!.withFinder { lookup in
-                    outputs(source, analyzers[source].frequencies!.table, missing: TransformGraph.vocabularyIndex(nil, options, lookup)) {
-                        TransformGraph.vocabularyIndex($0, options, lookup)
-                    }
+                    outputs(missing: TransformGraph.vocabularyIndex(nil, options, lookup)) { TransformGraph.vocabularyIndex($0, options, lookup) }
                 }
             case .hashStrings(let buckets):
-                guard let source = vocabularySource(column) else { return nil }
-                return outputs(source, analyzers[source].frequencies!.table, missing: TransformGraph.hashBucket(nil, buckets)) {
-                    TransformGraph.hashBucket($0, buckets)
-                }
+                return outputs(missing: TransformGraph.hashBucket(nil, buckets)) { TransformGraph.hashBucket($0, buckets) }
             case .bagOfWords, .tfidf:
-                guard let terms = analyzers[index].terms, terms.table.count <= Int(Int32.max) else { return nil }
-                return feature.lookup!.withFinder { lookup in
-                    outputs(index, terms.table, missing: -1) { lookup.find($0).map(Int64.init) ?? -1 }
-                }
+                return feature.lookup!.withFinder { lookup in outputs(missing: -1) { lookup.find($0).map(Int64.init) ?? -1 } }
             default:
                 return nil
             }
@@ -165,17 +160,17 @@ extension TransformGraph {
     /// Transforms a batch just analysed, with the ids its analysis gave its values and each
     /// feature's outputs for them (`TransformAnalysis.idOutputs`): the features they serve map
     /// ids instead of finding values, so the batch may lack the columns only those read. The
-    /// same result as `apply(_:)` on the whole batch.
-    func apply(_ batch: Table, valueIDs: [ValueIDs?], idOutputs: [IDOutputs?]) throws -> TransformedTable {
+    /// same result as `apply(_:)` on the whole batch, of `rows` rows.
+    func apply(_ batch: Table, rows: Int, valueIDs: [ValueIDs?], idOutputs: [IDOutputs?]) throws -> TransformedTable {
         let conformed = try conform(batch, skippingAbsent: true)
         let outputs = try features.indices.map { index in
             if let outputs = idOutputs[index], let ids = valueIDs[outputs.source],
-               let output = try apply(features[index], ids, outputs, rows: batch.rowCount) {
+               let output = try apply(features[index], ids, outputs, rows: rows) {
                 return output
             }
             return try apply(features[index], conformed)
         }
-        return TransformedTable(outputs: outputs, rowCount: batch.rowCount)
+        return TransformedTable(outputs: outputs, rowCount: rows)
     }
 
     /// `feature`'s output from kept ids, or nil if its operation is not one they serve.

@@ -75,6 +75,11 @@ import Testing
             #expect(fused.outputs == separate.outputs)
             #expect(fused.outputs.count > 20)
         }
+        // Every column the spec reads is served by kept ids, so the cache keeps no column.
+        let vocabularyOnly = #"{"features": [{"output": "id", "op": "compute_and_apply_vocabulary", "input": "chest pain"}]}"#
+        let (fused, separate) = try Self.compare(vocabularyOnly, text, blockBytes: 4096, threads: 2)
+        #expect(fused.opened == 1 && fused.outputs == separate.outputs)
+        #expect(fused.outputs.reduce(0) { $0 + $1.rowCount } == 6_000)
     }
 
     @Test func onlyColumnsEveryReaderOfWhichKeptIDsServeAreLeftOut() throws {
