@@ -87,7 +87,9 @@ public enum TextNumbers {
         }
         if index < count && text[index] == 0x2E {
             index += 1
-            // Eight digits at a time once past leading zeros (the common long fraction).
+            // Eight digits at a time once past leading zeros (the common long fraction), then
+            // the last one to seven in one more word: the 8 bytes ending the text, its bytes
+            // before `index` replaced by '0's.
             if mantissa != 0, let base = text.baseAddress {
                 while significantDigits + 8 <= 19 && index + 8 <= count, let eight = eightDigits(base + index) {
                     mantissa = mantissa &* 100_000_000 &+ eight
@@ -95,6 +97,15 @@ public enum TextNumbers {
                     exponent -= 8
                     sawDigit = true
                     index += 8
+                }
+                let rest = count - index
+                if rest > 0 && rest < 8 && count >= 8 && significantDigits + rest <= 19,
+                   let digits = lastDigits(base + count - 8, rest) {
+                    mantissa = mantissa &* powersOfTenIntegers[rest] &+ digits
+                    significantDigits += rest
+                    exponent -= rest
+                    sawDigit = true
+                    index = count
                 }
             }
             while index < count {
@@ -144,7 +155,12 @@ public enum TextNumbers {
     /// The value of eight ASCII digits, or nil if any byte is not a digit (SWAR, as fast_float).
     @inline(__always)
     static func eightDigits(_ pointer: UnsafePointer<UInt8>) -> UInt64? {
-        let word = UInt64(littleEndian: UnsafeRawPointer(pointer).loadUnaligned(as: UInt64.self))
+        eightDigits(UInt64(littleEndian: UnsafeRawPointer(pointer).loadUnaligned(as: UInt64.self)))
+    }
+
+    /// The value of eight ASCII digits in a little-endian word, or nil if any byte is not one.
+    @inline(__always)
+    static func eightDigits(_ word: UInt64) -> UInt64? {
         guard ((word &+ 0x4646_4646_4646_4646) | (word &- 0x3030_3030_3030_3030)) & 0x8080_8080_8080_8080 == 0 else { return nil }
         var value = word &- 0x3030_3030_3030_3030
         value = (value &* 10) &+ (value >> 8)
@@ -152,6 +168,19 @@ public enum TextNumbers {
         let low = ((value >> 16) & 0x0000_00FF_0000_00FF) &* (1 + (10_000 << 32))
         return (high &+ low) >> 32
     }
+
+    /// The value of the last `count` (1...7) of the eight bytes at `pointer`, or nil if any of
+    /// them is not a digit: the bytes before them read as '0's.
+    @inline(__always)
+    static func lastDigits(_ pointer: UnsafePointer<UInt8>, _ count: Int) -> UInt64? {
+        let word = UInt64(littleEndian: UnsafeRawPointer(pointer).loadUnaligned(as: UInt64.self))
+        let kept = ~UInt64(0) << UInt64(8 * (8 - count))
+        let padded = word & kept | 0x3030_3030_3030_3030 & ~kept
+        return eightDigits(padded)
+    }
+
+    /// 10^0 ... 10^7 as integers.
+    private static let powersOfTenIntegers: [UInt64] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000]
 
     /// `true`/`false` in any case.
     @inline(__always)

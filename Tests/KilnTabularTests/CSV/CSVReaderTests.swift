@@ -66,6 +66,30 @@ private func read(_ text: String, _ configure: (inout CSVOptions) -> Void = { _ 
         }
     }
 
+    @Test func fractionsOfEveryLengthAndTheirTailsParseAsStrtod() throws {
+        // Fractions whose last 1–7 digits are read as one word, around the 19-digit limit, and
+        // a non-digit anywhere in that word (which must fail, or end the digits before an exponent).
+        var random = Philox(seed: 6).stream(1)
+        for whole in ["0", "7", "15", "-123", "98765432"] {
+            for length in 1...22 {
+                let fraction = String((0..<length).map { _ in Character(String(random.next() % 10)) })
+                let text = "\(whole).\(fraction)"
+                for candidate in [text, text + "e-7", text + "E12", " \(text) "] {
+                    let parsed = Array(candidate.utf8).withUnsafeBufferPointer { TextNumbers.parseDouble($0) }
+                    #expect(parsed?.bitPattern == Double(candidate.trimmingSpaces)?.bitPattern, "\(candidate)")
+                }
+                for position in text.indices.dropFirst() where text[position] != "." {
+                    for junk: Character in ["x", "/", ":", "-", " "] {
+                        var bad = text
+                        bad.replaceSubrange(position...position, with: String(junk))
+                        let parsed = Array(bad.utf8).withUnsafeBufferPointer { TextNumbers.parseDouble($0) }
+                        #expect(parsed?.bitPattern == Double(bad.trimmingSpaces)?.bitPattern, "\(bad)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func longMantissasAndExtremeExponentsMatchStrtod() throws {
         var random = Philox(seed: 4).stream(9)
         for _ in 0..<50_000 {
