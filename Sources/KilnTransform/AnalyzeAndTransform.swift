@@ -34,7 +34,7 @@ extension TransformGraph {
         var cache: [CachedBatch?]? = []
         var cachedBytes = 0
         var droppedColumns: Set<String> = []
-        try analysis.add(reader: reader, keepingValueIDs: true) { batch, valueIDs in
+        try analysis.add(reader: reader, keepingValueIDs: { cache != nil }) { batch, valueIDs in
             guard cache != nil else { return }
             // Columns only kept ids need are not kept.
             let served = spec.columnsServed(by: valueIDs, in: batch)

@@ -89,19 +89,22 @@ public struct TransformAnalysis: Sendable {
     /// thread that parsed it, and the partials are merged in file order. `analyzed` sees each
     /// batch once its partial is merged, in file order.
     public mutating func add(reader: CSVReader, analyzed: (Table) throws -> Void = { _ in }) throws {
-        try add(reader: reader, keepingValueIDs: false) { batch, _ in try analyzed(batch) }
+        try add(reader: reader, keepingValueIDs: { false }) { batch, _ in try analyzed(batch) }
     }
 
-    /// As `add(reader:analyzed:)`; with `keepingValueIDs`, `analyzed` also gets each feature's
-    /// `ValueIDs` for the batch (nil where none were kept).
-    mutating func add(reader: CSVReader, keepingValueIDs: Bool, analyzed: (Table, [ValueIDs?]) throws -> Void) throws {
+    /// As `add(reader:analyzed:)`; while `keepingValueIDs()` (asked before each group of
+    /// batches), `analyzed` also gets each feature's `ValueIDs` for the batch (nil where none
+    /// were kept).
+    mutating func add(reader: CSVReader, keepingValueIDs: () -> Bool, analyzed: (Table, [ValueIDs?]) throws -> Void) throws {
         let spec = self.spec
-        while let parts = try reader.nextGroup({ batch -> (TransformAnalysis, Table) in
-            var partial = TransformAnalysis(spec: spec, keepingValueIDs: keepingValueIDs)
-            try partial.add(batch)
-            partial.prepareForMerge()
-            return (partial, batch)
-        }) {
+        while true {
+            let keeping = keepingValueIDs()
+            guard let parts = try reader.nextGroup({ batch -> (TransformAnalysis, Table) in
+                var partial = TransformAnalysis(spec: spec, keepingValueIDs: keeping)
+                try partial.add(batch)
+                partial.prepareForMerge()
+                return (partial, batch)
+            }) else { break }
             let mergedIDs = try mergeReturningIDs(parts.map(\.0))
             for ((partial, batch), mergedIDs) in zip(parts, mergedIDs) {
                 let valueIDs = zip(partial.analyzers, mergedIDs).map { analyzer, mergedIDs in
