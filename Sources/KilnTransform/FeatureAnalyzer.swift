@@ -82,34 +82,26 @@ struct FeatureAnalyzer: Sendable {
         }
         valueIDs = nil
         if var frequencies {
-            if keepsValueIDs && column.type == .string {
-                var ids = ValueIDs(rows: rows)
-                for row in 0..<rows {
-                    reader.withText(row) { text in
-                        guard let text else { return ids.appendMissing() }
-                        ids.append(frequencies.add(text))
+            // Ids are kept for string columns only (a number's NaN is skipped, not looked up).
+            var ids = keepsValueIDs && column.type == .string ? ValueIDs(rows: rows) : nil
+            for row in 0..<rows {
+                reader.withText(row) { text in
+                    guard let text else {
+                        ids?.appendMissing()
+                        return
                     }
-                }
-                valueIDs = frequencies.isExact ? ids.kept : nil
-            } else {
-                for row in 0..<rows {
-                    reader.withText(row) { text in
-                        guard let text else { return }
-                        if column.type == .float, let value = reader.number(row), value.isNaN { return }
-                        frequencies.add(text)
-                    }
+                    if column.type == .float, let value = reader.number(row), value.isNaN { return }
+                    let id = frequencies.add(text)
+                    ids?.append(id)
                 }
             }
+            if frequencies.isExact { valueIDs = ids?.kept }
             self.frequencies = frequencies
         }
         if var terms, let options = feature.operation.textOptions {
-            if keepsValueIDs {
-                var ids = ValueIDs(rows: rows, terms: true)
-                addTerms(&terms, reader, rows, options) { ids.append($0) } endRow: { ids.endRow() }
-                valueIDs = ids.kept
-            } else {
-                addTerms(&terms, reader, rows, options) { _ in } endRow: {}
-            }
+            var ids = keepsValueIDs ? ValueIDs(rows: rows, terms: true) : nil
+            addTerms(&terms, reader, rows, options, ids: &ids)
+            valueIDs = ids?.kept
             self.terms = terms
         }
         if var covariance {
@@ -134,23 +126,22 @@ struct FeatureAnalyzer: Sendable {
         }
     }
 
-    /// Counts each row's terms, calling `added` with each term's id and `endRow` after each row.
-    @inline(__always)
-    private func addTerms(
-        _ terms: inout TermStatistics, _ column: RowReader, _ rows: Int, _ options: TextOptions,
-        added: (Int) -> Void, endRow: () -> Void
-    ) {
+    /// Counts each row's terms, noting each term's id in `ids` (when kept).
+    private func addTerms(_ terms: inout TermStatistics, _ column: RowReader, _ rows: Int, _ options: TextOptions, ids: inout ValueIDs?) {
         let tokenizer = Tokenizer(options: options)
         var scratch: [UInt8] = []
         var tokens: [Range<Int>] = []
         for row in 0..<rows {
             column.withText(row) { text in
                 if let text {
-                    tokenizer.forEachTerm(text, scratch: &scratch, tokens: &tokens) { added(terms.add(term: $0)) }
+                    tokenizer.forEachTerm(text, scratch: &scratch, tokens: &tokens) { term in
+                        let id = terms.add(term: term)
+                        ids?.append(id)
+                    }
                 }
             }
             terms.endDocument()
-            endRow()
+            ids?.endRow()
         }
     }
 
