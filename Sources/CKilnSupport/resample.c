@@ -1,13 +1,22 @@
-// Bilinear resampling of packed RGB rows into planar 32-bit sums: the horizontal pass of
-// Resize's fixed-point bilinear arithmetic. With AVX-512 VBMI, each block of 16 output pixels
-// gathers each channel's 2 × 16 taps from the 128 source bytes at the block's base with one
-// zero-masked byte permute (bytes into 16-bit lanes) and multiplies them by the weights in pairs
-// (vpmaddwd): 48 sums from two loads, three permutes and three multiply-adds.
-// The vertical pass then blends two such rows and maps the levels to floats on 16 lanes.
+// Bilinear resampling of a window of packed RGB bytes straight into three float planes (the CHW
+// tensor of the training pipeline), with OpenCV's fixed-point arithmetic (cv2.resize, 8-bit,
+// INTER_LINEAR, as its SIMD code computes it):
+//   horizontal  h = (row[left]·weight0 + row[right]·weight1) >> 4     (11-bit weights, 15-bit h)
+//   vertical    level = (((h_top·w0) >> 16) + ((h_bottom·w1) >> 16) + 2) >> 2
+// then a 256-byte map of the levels (brightness/contrast) and `level · scale + offset` per
+// channel (Normalize).
+//
+// With AVX-512 VBMI, each block of 16 output pixels gathers each channel's 2 × 16 taps from the
+// 128 source bytes at the block's base with one zero-masked byte permute (bytes into 16-bit
+// lanes) and multiplies them by the weights in pairs (vpmaddwd); the vertical pass runs on 32
+// 16-bit lanes, the byte map is two 128-byte permutes, and the floats go out with non-temporal
+// stores of whole cache lines. The horizontal sums of the source rows the next output row needs
+// are computed between the channels of this row's vertical pass, so that the stores (and the
+// reads of the source) are spread over the computing instead of arriving in bursts.
 
 // Products are rounded before sums, as in the scalar formulas the results must equal.
 #pragma STDC FP_CONTRACT OFF
-#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ckiln_support.h"
@@ -22,8 +31,8 @@ int32_t ckiln_rgb_blocks_prepare(const int32_t *left, const int32_t *right, cons
             if (right[first + i] > high) high = right[first + i];
         }
         for (size_t i = 0; i < n; i++) {
-            if (left[first + i] > right[first + i] || weight0[first + i] < 0 || weight0[first + i] > INT16_MAX ||
-                weight1[first + i] < 0 || weight1[first + i] > INT16_MAX) return 0;
+            if (left[first + i] > right[first + i] || weight0[first + i] < 0 || weight0[first + i] > 2048 ||
+                weight1[first + i] < 0 || weight1[first + i] > 2048 || weight0[first + i] + weight1[first + i] > 2056) return 0;
         }
         if (low < 0 || (int64_t)(high - low) * 3 + 2 > 127) return 0;
         ckiln_rgb_block *block = &blocks[first / 16];
@@ -42,36 +51,33 @@ int32_t ckiln_rgb_blocks_prepare(const int32_t *left, const int32_t *right, cons
     return 1;
 }
 
-static void resample_scalar(const uint8_t *row, const ckiln_rgb_block *blocks, size_t count, int32_t *red,
-                            int32_t *green, int32_t *blue) {
-    // Through the last block's unused lanes too: their weights are zero.
-    for (size_t x = 0; x < (count + 15) / 16 * 16; x++) {
-        const ckiln_rgb_block *block = &blocks[x / 16];
-        const size_t i = x % 16;
-        const uint8_t *l = row + block->base + block->taps[0][4 * i], *r = row + block->base + block->taps[0][4 * i + 2];
-        const int32_t a = block->weights[2 * i], b = block->weights[2 * i + 1];
-        red[x] = l[0] * a + r[0] * b;
-        green[x] = l[1] * a + r[1] * b;
-        blue[x] = l[2] * a + r[2] * b;
-    }
-}
-
 static inline int32_t clamp_level(int32_t v) { return v < 0 ? 0 : v > 255 ? 255 : v; }
 
-static void blend_scalar(const int32_t *top, const int32_t *bottom, size_t plane_stride, int32_t weight0, int32_t weight1,
-                         size_t count, const ckiln_rgb_levels *levels, float *const out[3]) {
-    for (size_t c = 0; c < 3; c++) {
-        const int32_t *t = top + c * plane_stride, *b = bottom + c * plane_stride;
-        for (size_t i = 0; i < count; i++) {
-            int32_t level = clamp_level((int32_t)(((int64_t)weight0 * t[i] + (int64_t)weight1 * b[i] + (1 << 21)) >> 22));
-            if (levels->adjust) {
-                float adjusted = (float)level * levels->alpha;
-                adjusted = adjusted + levels->beta;
-                level = clamp_level((int32_t)lrintf(adjusted));
+/// OpenCV's vertical step on two horizontal sums (each 0...32640): the products' high halves.
+static inline int32_t vertical_level(int32_t top, int32_t bottom, int32_t weight0, int32_t weight1) {
+    return clamp_level((((top * weight0) >> 16) + ((bottom * weight1) >> 16) + 2) >> 2);
+}
+
+void ckiln_rgb_resample_scalar(const ckiln_rgb_resample_job *job) {
+    const size_t width = job->width;
+    for (size_t k = 0; k < job->height; k++) {
+        const int32_t y0 = job->rows[k], y1 = y0 + 1 < (int32_t)job->window_height ? y0 + 1 : y0;
+        const uint8_t *top = job->source + (ptrdiff_t)y0 * job->row_stride,
+                      *bottom = job->source + (ptrdiff_t)y1 * job->row_stride;
+        const int32_t b0 = job->row_weights[2 * k], b1 = job->row_weights[2 * k + 1];
+        for (size_t x = 0; x < width; x++) {
+            const ckiln_rgb_block *block = &job->blocks[x / 16];
+            const size_t i = x % 16;
+            const size_t l = (size_t)block->base + block->taps[0][4 * i], r = (size_t)block->base + block->taps[0][4 * i + 2];
+            const int32_t a0 = block->weights[2 * i], a1 = block->weights[2 * i + 1];
+            for (size_t c = 0; c < 3; c++) {
+                const int32_t h0 = (top[l + c] * a0 + top[r + c] * a1) >> 4, h1 = (bottom[l + c] * a0 + bottom[r + c] * a1) >> 4;
+                int32_t level = vertical_level(h0, h1, b0, b1);
+                if (job->levels != NULL) level = job->levels[level];
+                float value = (float)level * job->scale[c];
+                value = value + job->offset[c];
+                job->planes[c][k * width + x] = value;
             }
-            float value = (float)level * levels->scale[c];
-            value = value + levels->offset[c];
-            out[c][i] = value;
         }
     }
 }
@@ -79,102 +85,13 @@ static void blend_scalar(const int32_t *top, const int32_t *bottom, size_t plane
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-__attribute__((target("avx512f"))) static inline __m512 blend_vectors(__m512i top, __m512i bottom, __m512i weight0,
-                                                                       __m512i weight1, int32_t adjust, __m512 alpha,
-                                                                       __m512 beta, __m512 scale, __m512 offset) {
-    const __m512i zero = _mm512_setzero_si512(), white = _mm512_set1_epi32(255);
-    const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(_mm512_mullo_epi32(top, weight0), _mm512_mullo_epi32(bottom, weight1)),
-                                         _mm512_set1_epi32(1 << 21));
-    __m512i level = _mm512_min_epi32(_mm512_max_epi32(_mm512_srai_epi32(sum, 22), zero), white);
-    if (adjust) {
-        const __m512 adjusted = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(level), alpha), beta);
-        level = _mm512_cvt_roundps_epi32(adjusted, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        level = _mm512_min_epi32(_mm512_max_epi32(level, zero), white);
-    }
-    return _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(level), scale), offset);
-}
+#define KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,bmi2")))
 
-__attribute__((target("avx512f"))) static inline __m512 blend16(const int32_t *top, const int32_t *bottom, __m512i weight0,
-                                                                 __m512i weight1, int32_t adjust, __m512 alpha, __m512 beta,
-                                                                 __m512 scale, __m512 offset) {
-    return blend_vectors(_mm512_loadu_si512(top), _mm512_loadu_si512(bottom), weight0, weight1, adjust, alpha, beta, scale,
-                         offset);
-}
-
-/// `blend16` of the values at `top` and `bottom` expanded into the lanes of `lanes` (the first
-/// value into its lowest lane): the lanes of an aligned line a row starts inside.
-__attribute__((target("avx512f"))) static inline __m512 blend16_into(__mmask16 lanes, const int32_t *top,
-                                                                      const int32_t *bottom, __m512i weight0, __m512i weight1,
-                                                                      int32_t adjust, __m512 alpha, __m512 beta, __m512 scale,
-                                                                      __m512 offset) {
-    return blend_vectors(_mm512_maskz_expandloadu_epi32(lanes, top), _mm512_maskz_expandloadu_epi32(lanes, bottom), weight0,
-                         weight1, adjust, alpha, beta, scale, offset);
-}
-
-__attribute__((target("avx512f"))) static void flush_carry(ckiln_rgb_stream *stream, size_t c) {
-    if (stream->line[c] == NULL) return;
-    _mm512_mask_storeu_ps(stream->line[c], (__mmask16)((1u << stream->lanes[c]) - 1), _mm512_loadu_ps(stream->carry[c]));
-    stream->line[c] = NULL;
-}
-
-__attribute__((target("avx512f"))) static void blend_avx512(const int32_t *top, const int32_t *bottom, size_t plane_stride,
-                                                             int32_t weight0, int32_t weight1, size_t count,
-                                                             const ckiln_rgb_levels *levels, ckiln_rgb_stream *stream,
-                                                             float *const out[3]) {
-    const __m512i w0 = _mm512_set1_epi32(weight0), w1 = _mm512_set1_epi32(weight1);
-    const __m512 alpha = _mm512_set1_ps(levels->alpha), beta = _mm512_set1_ps(levels->beta);
-    const int32_t adjust = levels->adjust;
-    for (size_t c = 0; c < 3; c++) {
-        const int32_t *t = top + c * plane_stride, *b = bottom + c * plane_stride;
-        const __m512 scale = _mm512_set1_ps(levels->scale[c]), offset = _mm512_set1_ps(levels->offset[c]);
-        float *target = out[c];
-        size_t i = 0;
-        if (stream == NULL || count < 32 || ((uintptr_t)target & 3) != 0) {
-            // Ordinary stores.
-            if (stream != NULL) flush_carry(stream, c);
-            for (; i + 16 <= count; i += 16) {
-                _mm512_storeu_ps(target + i, blend16(t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
-            }
-            if (i < count) {
-                _mm512_mask_storeu_ps(target + i, (__mmask16)((1u << (count - i)) - 1),
-                                      blend16(t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
-            }
-            continue;
-        }
-        // Whole lines, non-temporal: the line the row starts inside completes the previous
-        // row's last line when the rows are contiguous; the row's own last partial line is held.
-        const size_t lead = ((uintptr_t)target & 63) / sizeof(float);
-        if (lead > 0) {
-            float *line = target - lead;
-            const __mmask16 lanes = (__mmask16)(0xFFFFu << lead);
-            __m512 values = blend16_into(lanes, t, b, w0, w1, adjust, alpha, beta, scale, offset);
-            if (stream->line[c] == line && stream->lanes[c] == lead) {
-                _mm512_stream_ps(line, _mm512_mask_blend_ps(lanes, _mm512_loadu_ps(stream->carry[c]), values));
-                stream->line[c] = NULL;
-            } else {
-                flush_carry(stream, c);
-                _mm512_mask_storeu_ps(line, lanes, values);
-            }
-            i = 16 - lead;
-        } else {
-            flush_carry(stream, c);
-        }
-        for (; i + 16 <= count; i += 16) {
-            _mm512_stream_ps(target + i, blend16(t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
-        }
-        if (i < count) {
-            // A masked read: the row's values need not be readable to a multiple of 16 from here.
-            const __mmask16 rest = (__mmask16)((1u << (count - i)) - 1);
-            _mm512_storeu_ps(stream->carry[c], blend16_into(rest, t + i, b + i, w0, w1, adjust, alpha, beta, scale, offset));
-            stream->line[c] = target + i;
-            stream->lanes[c] = (uint32_t)(count - i);
-        }
-    }
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vbmi,bmi2")))
-static void resample_vbmi(const uint8_t *row, size_t row_bytes, const ckiln_rgb_block *blocks, size_t count,
-                          int32_t *red, int32_t *green, int32_t *blue) {
+/// The horizontal sums of one source row (three planes of `stride` 16-bit values, from the
+/// window row at `row` with `row_bytes` readable): 16 output pixels per block.
+KERNEL static void horizontal_row(const uint8_t *row, size_t row_bytes, const ckiln_rgb_block *blocks, size_t count,
+                                  int16_t *sums, size_t stride) {
+    const __mmask64 low_bytes = 0x5555555555555555ULL;
     for (size_t first = 0; first < count; first += 16) {
         const ckiln_rgb_block *block = &blocks[first / 16];
         const uint8_t *source = row + block->base;
@@ -189,63 +106,203 @@ static void resample_vbmi(const uint8_t *row, size_t row_bytes, const ckiln_rgb_
             high = available > 64 ? _mm512_maskz_loadu_epi8(_bzhi_u64(~0ULL, (unsigned)(available - 64)), source + 64)
                                   : _mm512_setzero_si512();
         }
-        // Each tap byte into the low byte of a 16-bit lane (the odd bytes zeroed by the mask).
-        const __mmask64 low_bytes = 0x5555555555555555ULL;
         const __m512i weights = _mm512_loadu_si512(block->weights);
-        int32_t *const out[3] = {red, green, blue};
-        for (int c = 0; c < 3; c++) {
+        for (size_t c = 0; c < 3; c++) {
+            // Each tap byte into the low byte of a 16-bit lane (the odd bytes zeroed by the mask).
             const __m512i taps = _mm512_maskz_permutex2var_epi8(low_bytes, low, _mm512_loadu_si512(block->taps[c]), high);
-            _mm512_storeu_si512(out[c] + first, _mm512_madd_epi16(taps, weights));
+            const __m512i sum = _mm512_srai_epi32(_mm512_madd_epi16(taps, weights), 4);
+            _mm256_store_si256((__m256i *)(sums + c * stride + first), _mm512_cvtepi32_epi16(sum));
         }
     }
 }
-#endif
 
-int32_t ckiln_rgb_resample_is_vectorised(void) { return ckiln_lookup_is_vectorised(); }
+/// One plane written front to back in whole cache lines with non-temporal stores. Each row's
+/// values are computed in vectors that line up with the lines (their inputs read from an offset
+/// instead), so only a row's first and last vectors are partial: the last is held until the next
+/// row's first completes its line. The plane's first and last lines, shared with other memory,
+/// are written with masked ordinary stores.
+typedef struct {
+    float *line;       // the line a partial vector is held for, or NULL
+    __m512 pending;    // its lanes below `filled`
+    uint32_t filled;
+} plane_carry;
 
-void ckiln_rgb_blend_rows(const int32_t *top, const int32_t *bottom, size_t plane_stride, int32_t weight0, int32_t weight1,
-                          size_t count, const ckiln_rgb_levels *levels, ckiln_rgb_stream *stream, float *red, float *green,
-                          float *blue) {
-    float *const out[3] = {red, green, blue};
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f")) {
-        blend_avx512(top, bottom, plane_stride, weight0, weight1, count, levels, stream, out);
-        return;
+KERNEL static void carry_finish(plane_carry *carry) {
+    if (carry->line != NULL) _mm512_mask_storeu_ps(carry->line, (__mmask16)((1u << carry->filled) - 1), carry->pending);
+    carry->line = NULL;
+}
+
+/// Writes lanes `from` ..< `to` of `values` to the line at `line`: lanes below `from` belong
+/// before the row (to the held vector, if it is for this line), lanes from `to` on after it
+/// (the vector is then held for the next row).
+KERNEL static void put_partial(plane_carry *carry, float *line, __m512 values, uint32_t from, uint32_t to) {
+    __mmask16 lanes = (__mmask16)(((1u << to) - 1) & (0xFFFFu << from));
+    if (carry->line != NULL && carry->line != line) carry_finish(carry);
+    if (carry->line == line) {
+        values = _mm512_mask_blend_ps(lanes, carry->pending, values);
+        lanes |= (__mmask16)((1u << carry->filled) - 1);
+        carry->line = NULL;
     }
-#endif
-    blend_scalar(top, bottom, plane_stride, weight0, weight1, count, levels, out);
-}
-
-void ckiln_rgb_stream_finish(ckiln_rgb_stream *stream) {
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f")) {
-        for (size_t c = 0; c < 3; c++) flush_carry(stream, c);
-        _mm_sfence();
+    if (lanes == 0xFFFF) {
+        _mm512_stream_ps(line, values);
+    } else if (to < 16 && (lanes & 1) != 0) {
+        // A line begun here or before: the next row completes it (or the plane ends here).
+        carry->line = line;
+        carry->pending = values;
+        carry->filled = to;
+    } else {
+        _mm512_mask_storeu_ps(line, lanes, values);
     }
-#endif
-    (void)stream;
 }
 
-void ckiln_rgb_blend_rows_scalar(const int32_t *top, const int32_t *bottom, size_t plane_stride, int32_t weight0,
-                                 int32_t weight1, size_t count, const ckiln_rgb_levels *levels, float *red, float *green,
-                                 float *blue) {
-    float *const out[3] = {red, green, blue};
-    blend_scalar(top, bottom, plane_stride, weight0, weight1, count, levels, out);
-}
-
-void ckiln_rgb_resample_row(const uint8_t *row, size_t row_bytes, const ckiln_rgb_block *blocks, size_t count,
-                            int32_t *red, int32_t *green, int32_t *blue) {
-#if defined(__x86_64__)
-    if (ckiln_rgb_resample_is_vectorised()) {
-        resample_vbmi(row, row_bytes, blocks, count, red, green, blue);
-        return;
+/// 32 levels from the horizontal sums at `top` and `bottom`, mapped, as two vectors of floats.
+KERNEL static inline void levels32(const int16_t *top, const int16_t *bottom, __m512i weight0, __m512i weight1,
+                                   const __m512i *table, __m512 scale, __m512 offset, __m512 *first, __m512 *second) {
+    const __m512i t = _mm512_loadu_si512(top), b = _mm512_loadu_si512(bottom);
+    __m512i level = _mm512_add_epi16(_mm512_mulhi_epi16(t, weight0), _mm512_mulhi_epi16(b, weight1));
+    level = _mm512_srai_epi16(_mm512_add_epi16(level, _mm512_set1_epi16(2)), 2);
+    level = _mm512_min_epi16(_mm512_max_epi16(level, _mm512_setzero_si512()), _mm512_set1_epi16(255));
+    __m512i low, high;
+    if (table != NULL) {
+        // The byte map: entries 0...127 and 128...255 from two permutes, chosen by bit 7.
+        const __m512i index = _mm512_castsi256_si512(_mm512_cvtepi16_epi8(level));
+        const __m512i lower = _mm512_permutex2var_epi8(table[0], index, table[1]);
+        const __m512i upper = _mm512_permutex2var_epi8(table[2], index, table[3]);
+        const __m512i mapped = _mm512_mask_blend_epi8(_mm512_movepi8_mask(index), lower, upper);
+        low = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(mapped));
+        high = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(mapped, 1));
+    } else {
+        low = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(level));
+        high = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(level, 1));
     }
-#endif
-    (void)row_bytes;
-    resample_scalar(row, blocks, count, red, green, blue);
+    *first = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(low), scale), offset);
+    *second = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(high), scale), offset);
 }
 
-void ckiln_rgb_resample_row_scalar(const uint8_t *row, const ckiln_rgb_block *blocks, size_t count, int32_t *red,
-                                   int32_t *green, int32_t *blue) {
-    resample_scalar(row, blocks, count, red, green, blue);
+/// The vertical pass and the mapping of one channel of one output row (`count` values into
+/// `target`), 32 values a step, the steps lined up with `target`'s cache lines.
+KERNEL static void vertical_row(const int16_t *top, const int16_t *bottom, size_t count, __m512i weight0, __m512i weight1,
+                                const __m512i *table, __m512 scale, __m512 offset, float *target, plane_carry *carry) {
+    const uint32_t lead = (uint32_t)(((uintptr_t)target & 63) / sizeof(float));
+    float *line = target - lead;
+    // Vector i covers values 16i - lead ... 16i - lead + 15 (the sums have room on both sides).
+    const size_t vectors = (count + lead + 15) / 16;
+    for (size_t i = 0; i < vectors; i += 2) {
+        __m512 first, second;
+        levels32(top + 16 * i - lead, bottom + 16 * i - lead, weight0, weight1, table, scale, offset, &first, &second);
+        for (size_t j = 0; j < 2 && i + j < vectors; j++) {
+            const __m512 values = j == 0 ? first : second;
+            const size_t start = 16 * (i + j);  // of the vector, in values from `line`
+            const uint32_t from = start < lead ? lead - (uint32_t)start : 0;
+            const uint32_t to = start + 16 <= count + lead ? 16 : (uint32_t)(count + lead - start);
+            if (from == 0 && to == 16) {
+                _mm512_stream_ps(line + start, values);
+            } else {
+                put_partial(carry, line + start, values, from, to);
+            }
+        }
+    }
+}
+
+/// Source rows to prefetch ahead of the horizontal pass: strided short reads the hardware
+/// prefetcher does not see coming.
+enum { PREFETCH_ROWS = 8 };
+
+KERNEL static int32_t resample_avx512(const ckiln_rgb_resample_job *job) {
+    // Four rows of horizontal sums: the two this output row blends, and the (up to) two the
+    // next one needs that it does not share. Each plane of sums has 16 values of room before it
+    // and 32 after (the vertical pass reads from up to 15 values before a row, and whole steps).
+    const size_t width = job->width, stride = (width + 15) / 16 * 16 + 64;
+    int16_t *sums = aligned_alloc(64, 4 * 3 * stride * sizeof(int16_t));
+    if (sums == NULL) return 0;
+    memset(sums, 0, 4 * 3 * stride * sizeof(int16_t));
+    int32_t held[4] = {-1, -1, -1, -1};
+    const int32_t last_row = (int32_t)job->window_height - 1;
+    const size_t window_bytes = job->row_bytes < job->window_width * 3 ? job->row_bytes : job->window_width * 3;
+    // Source rows advance the way the output rows go through memory (down, or up when flipped).
+    const int32_t direction = job->height > 1 && job->rows[job->height - 1] < job->rows[0] ? -1 : 1;
+    const uint8_t *row0 = job->source;
+    const ptrdiff_t row_stride = job->row_stride;
+#define SLOT(s) (sums + (size_t)(s) * 3 * stride + 16)
+#define COMPUTE(source_row, s)                                                                                   \
+    do {                                                                                                         \
+        const int32_t ahead = (source_row) + direction * PREFETCH_ROWS;                                          \
+        if (ahead >= 0 && ahead <= last_row) ckiln_prefetch(row0 + (ptrdiff_t)ahead * row_stride, window_bytes); \
+        horizontal_row(row0 + (ptrdiff_t)(source_row) * row_stride, job->row_bytes, job->blocks, width, SLOT(s),  \
+                       stride);                                                                                  \
+        held[s] = (source_row);                                                                                  \
+    } while (0)
+    __m512i table[4];
+    if (job->levels != NULL) {
+        for (int i = 0; i < 4; i++) table[i] = _mm512_loadu_si512(job->levels + 64 * i);
+    }
+    plane_carry carries[3] = {{0}};
+    // The first output row's source rows.
+    for (int32_t i = 0; i < PREFETCH_ROWS; i++) {
+        const int32_t ahead = job->rows[0] + direction * i;
+        if (ahead >= 0 && ahead <= last_row) ckiln_prefetch(row0 + (ptrdiff_t)ahead * row_stride, window_bytes);
+    }
+    {
+        const int32_t y0 = job->rows[0], y1 = y0 < last_row ? y0 + 1 : y0;
+        COMPUTE(y0, 0);
+        if (y1 != y0) COMPUTE(y1, 1);
+    }
+    for (size_t k = 0; k < job->height; k++) {
+        const int32_t y0 = job->rows[k], y1 = y0 < last_row ? y0 + 1 : y0;
+        int s0 = -1, s1 = -1;
+        for (int s = 0; s < 4; s++) {
+            if (held[s] == y0) s0 = s;
+            if (held[s] == y1) s1 = s;
+        }
+        // What the next row needs and no slot holds, into slots that neither this row nor the
+        // next reads.
+        int32_t wanted[2];
+        int into[2], pending = 0;
+        if (k + 1 < job->height) {
+            const int32_t n0 = job->rows[k + 1], n1 = n0 < last_row ? n0 + 1 : n0;
+            int kept = 1 << s0 | 1 << s1;
+            for (int s = 0; s < 4; s++) kept |= (held[s] == n0 || held[s] == n1) << s;
+            for (int j = 0; j < (n1 == n0 ? 1 : 2); j++) {
+                const int32_t row = j == 0 ? n0 : n1;
+                int present = 0;
+                for (int s = 0; s < 4; s++) present |= held[s] == row;
+                if (present) continue;
+                int slot = 0;
+                while (kept >> slot & 1) slot++;
+                kept |= 1 << slot;
+                wanted[pending] = row;
+                into[pending++] = slot;
+            }
+        }
+        const __m512i w0 = _mm512_set1_epi16(job->row_weights[2 * k]), w1 = _mm512_set1_epi16(job->row_weights[2 * k + 1]);
+        for (int c = 0; c < 3; c++) {
+            vertical_row(SLOT(s0) + c * stride, SLOT(s1) + c * stride, width, w0, w1, job->levels != NULL ? table : NULL,
+                         _mm512_set1_ps(job->scale[c]), _mm512_set1_ps(job->offset[c]), job->planes[c] + k * width,
+                         &carries[c]);
+            if (c < pending) COMPUTE(wanted[c], into[c]);
+        }
+    }
+#undef COMPUTE
+#undef SLOT
+    for (int c = 0; c < 3; c++) carry_finish(&carries[c]);
+    _mm_sfence();
+    free(sums);
+    return 1;
+}
+#endif
+
+int32_t ckiln_rgb_resample_is_vectorised(void) {
+#if defined(__x86_64__)
+    return ckiln_lookup_is_vectorised() && __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
+void ckiln_rgb_resample(const ckiln_rgb_resample_job *job) {
+    if (job->width == 0 || job->height == 0) return;
+#if defined(__x86_64__)
+    if (ckiln_rgb_resample_is_vectorised() && resample_avx512(job)) return;
+#endif
+    ckiln_rgb_resample_scalar(job);
 }

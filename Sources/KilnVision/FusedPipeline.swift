@@ -4,7 +4,8 @@ import KilnCore
 /// The training pipeline's shape — one bilinear resample (RandomResizedCrop or Resize), then any
 /// flips and brightness/contrast changes, then Normalize — rendered in one pass per sample: the
 /// crop window is resampled with Resize's integer arithmetic, flips pick where each value goes,
-/// and the brightness/contrast and Normalize tables become one float table per channel. The
+/// the brightness/contrast changes become one map of the levels and Normalize a multiply and an
+/// add (RGB to CHW: `PlanarResample`), or one float table per channel (other layouts). The
 /// same random draws in the same order as the step-by-step path, and the same values: the
 /// step-by-step path is the reference (tests compare them).
 struct FusedPlan: Sendable {
@@ -46,14 +47,9 @@ struct FusedPlan: Sendable {
             (width, height) = (resize.width, resize.height)
         }
         guard width == expectedWidth, height == expectedHeight else { return false }
-        // Flips and tables.
+        // Flips, and the brightness/contrast changes drawn as one map of the levels.
         var flipX = false, flipY = false
-        var table = [UInt8](unsafeUninitializedCapacity: 256) { buffer, count in
-            for value in 0..<256 { buffer[value] = UInt8(value) }
-            count = 256
-        }
-        // The brightness/contrast changes drawn, each as float arithmetic when that reproduces its table.
-        var changes: [(alpha: Float, beta: Float)?] = []
+        var levels: [UInt8]? = nil
         for step in tail {
             guard random.nextUnitDouble() < step.probability else { continue }
             if let flip = step as? Flip {
@@ -61,17 +57,22 @@ struct FusedPlan: Sendable {
             } else if let change = step as? BrightnessContrast {
                 let b = change.brightness.sample(&random), c = change.contrast.sample(&random)
                 let next = Color.brightnessContrastTable(brightness: b, contrast: c)
-                table = table.map { next[Int($0)] }
-                changes.append(Color.brightnessContrastArithmetic(next, brightness: b, contrast: c))
+                levels = levels.map { $0.map { next[Int($0)] } } ?? next
             }
         }
         let channels = image.channels
         let step = normalize ?? .unit
-        if channels == 3, step.layout == .chw, let change = Self.arithmetic(changes),
-           renderRGB(image, window: window, width: width, height: height, change: change, normalize: step,
-                     flipX: flipX, flipY: flipY, into: output) {
-            return true
+        if channels == 3, step.layout == .chw {
+            let red = Normalize.coefficients(channel: 0, mean: step.mean, std: step.std)
+            let green = Normalize.coefficients(channel: 1, mean: step.mean, std: step.std)
+            let blue = Normalize.coefficients(channel: 2, mean: step.mean, std: step.std)
+            if PlanarResample.bilinearRGB(image, window: window, width: width, height: height, flipX: flipX, flipY: flipY,
+                                          levels: levels, scale: (red.scale, green.scale, blue.scale),
+                                          offset: (red.offset, green.offset, blue.offset), into: output) {
+                return true
+            }
         }
+        let table = levels ?? (0...255).map { UInt8($0) }
         let normalizeTables = step.tables(channels: channels)
         var values = [Float](repeating: 0, count: 256 * channels)
         for c in 0..<channels {
@@ -110,30 +111,5 @@ struct FusedPlan: Sendable {
         }
         StreamingStores.fence()
         return true
-    }
-
-    /// The brightness/contrast map as arithmetic — none (nil alpha), or the one change drawn when
-    /// it has a float formula (see `Color.brightnessContrastArithmetic`) — or nil when only the
-    /// table will do.
-    static func arithmetic(_ changes: [(alpha: Float, beta: Float)?]) -> (alpha: Float, beta: Float)?? {
-        if changes.isEmpty { return .some(nil) }
-        guard changes.count == 1, let change = changes[0] else { return nil }
-        return change
-    }
-
-    /// RGB to CHW floats through `PlanarResample` (a horizontal flip mirrors the taps, a vertical
-    /// one the rows), brightness/contrast as `round(x * alpha + beta)` clamped, Normalize as
-    /// `x * scale + offset` — the same operations, so the same floats, as the tables. False,
-    /// having written nothing, when the resampler cannot take the window.
-    private func renderRGB(_ image: PixelView, window: (x: Int, y: Int, width: Int, height: Int), width: Int, height: Int,
-                           change: (alpha: Float, beta: Float)?, normalize step: Pipeline.NormalizeStep,
-                           flipX: Bool, flipY: Bool, into output: UnsafeMutablePointer<Float>) -> Bool {
-        let red = Normalize.coefficients(channel: 0, mean: step.mean, std: step.std)
-        let green = Normalize.coefficients(channel: 1, mean: step.mean, std: step.std)
-        let blue = Normalize.coefficients(channel: 2, mean: step.mean, std: step.std)
-        let levels = ckiln_rgb_levels(scale: (red.scale, green.scale, blue.scale), offset: (red.offset, green.offset, blue.offset),
-                                      alpha: change?.alpha ?? 1, beta: change?.beta ?? 0, adjust: change == nil ? 0 : 1)
-        return PlanarResample.bilinearRGB(image, window: window, width: width, height: height, flipX: flipX, flipY: flipY,
-                                          levels: levels, into: output)
     }
 }

@@ -3,8 +3,9 @@ import KilnCore
 import Testing
 @testable import KilnVision
 
-/// The RGB-to-planar resampler of the fused training pipeline: its AVX-512 kernels against their
-/// scalar references, and the whole against `Resize` (then a flip) byte for byte.
+/// The RGB-to-planar resampler of the fused training pipeline: its AVX-512 kernel against the
+/// scalar reference, the reference against OpenCV's formula, and the whole against `Resize`
+/// (then a flip) byte for byte.
 @Suite struct PlanarResampleTests {
     /// Deterministic bytes that vary in every channel and position.
     func bytes(_ count: Int, seed: Int) -> [UInt8] {
@@ -29,38 +30,6 @@ import Testing
         return result
     }
 
-    @Test func horizontalSumsEqualTheScalarFormula() {
-        // Upscales, downscales up to the 2.6× limit, mirrored or not; rows that end at the last
-        // tap (the masked loads) and rows with room to spare.
-        for (source, target) in [(10, 37), (40, 40), (64, 41), (100, 40), (300, 224), (512, 224), (130, 50)] {
-            for mirrored in [false, true] {
-                let t = taps(source: source, target: target, mirrored: mirrored)
-                let blocks = UnsafeMutablePointer<ckiln_rgb_block>.allocate(capacity: (target + 15) / 16)
-                defer { blocks.deallocate() }
-                #expect(ckiln_rgb_blocks_prepare(t.left, t.right, t.weight0, t.weight1, target, blocks) == 1)
-                for spare in [0, 5, 200] {
-                    let row = bytes(source * 3 + spare, seed: source + target + spare)
-                    let padded = (target + 15) / 16 * 16
-                    var vector = [Int32](repeating: -1, count: 3 * padded), scalar = vector
-                    vector.withUnsafeMutableBufferPointer { out in
-                        ckiln_rgb_resample_row(row, source * 3, blocks, target, out.baseAddress!, out.baseAddress! + padded, out.baseAddress! + 2 * padded)
-                    }
-                    scalar.withUnsafeMutableBufferPointer { out in
-                        ckiln_rgb_resample_row_scalar(row, blocks, target, out.baseAddress!, out.baseAddress! + padded, out.baseAddress! + 2 * padded)
-                    }
-                    #expect(vector == scalar, "\(source) → \(target), mirrored \(mirrored)")
-                    for x in 0..<padded {
-                        for c in 0..<3 {
-                            let expected = x < target
-                                ? Int32(row[Int(t.left[x]) * 3 + c]) * t.weight0[x] + Int32(row[Int(t.right[x]) * 3 + c]) * t.weight1[x] : 0
-                            #expect(scalar[c * padded + x] == expected)
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     @Test func steepDownscalesAreDeclined() {
         let t = taps(source: 200, target: 40, mirrored: false)  // 5×: 16 pixels span 80 source pixels
         let blocks = UnsafeMutablePointer<ckiln_rgb_block>.allocate(capacity: 3)
@@ -68,83 +37,80 @@ import Testing
         #expect(ckiln_rgb_blocks_prepare(t.left, t.right, t.weight0, t.weight1, 40, blocks) == 0)
     }
 
-    @Test func blendedRowsEqualTheScalarFormula() {
-        let count = 41, stride = 64 + 16
-        let top = bytes(3 * stride * 4, seed: 1).withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)).map { Int32($0 % 522_241) } }
-        let bottom = bytes(3 * stride * 4, seed: 2).withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)).map { Int32($0 % 522_241) } }
-        let changes: [ckiln_rgb_levels] = [
-            ckiln_rgb_levels(scale: (1, 1, 1), offset: (0, 0, 0), alpha: 1, beta: 0, adjust: 0),
-            ckiln_rgb_levels(scale: (0.017, 0.0175, 0.0174), offset: (-2.1, -2.03, -1.8), alpha: 1.37, beta: -31.2, adjust: 1),
+    /// A brightness/contrast-like map of the levels.
+    let levelMap: [UInt8] = (0..<256).map { UInt8(min(255, max(0, ($0 * 7) / 5 - 20))) }
+
+    /// The AVX-512 kernel against the scalar reference, bit for bit: up- and downscales up to the
+    /// 2.6× limit, windows that end at the image's last byte (the masked loads), flips, with and
+    /// without a level map, the planes starting anywhere within a cache line, short rows; and
+    /// nothing written outside the planes.
+    @Test func resampledPlanesEqualTheScalarReference() throws {
+        let image = try Image(width: 300, height: 90, channels: 3, pixels: bytes(300 * 90 * 3, seed: 5))
+        let cases: [((Int, Int, Int, Int), Int, Int)] = [
+            ((0, 0, 300, 90), 224, 40), ((0, 0, 300, 90), 131, 200), ((20, 10, 280, 80), 111, 37), ((290, 80, 10, 10), 33, 17),
+            ((100, 20, 30, 9), 12, 30), ((5, 5, 64, 64), 64, 64), ((0, 0, 300, 90), 1, 1), ((7, 3, 61, 50), 23, 3),
         ]
-        for var levels in changes {
-            for (w0, w1) in [(Int32(2048), Int32(0)), (1024, 1024), (317, 1731), (1025, 1024)] {
-                // Every alignment of the output within a 64-byte line, and short rows.
-                for (shift, length) in [(0, count), (1, count), (7, count), (15, count), (3, 5), (0, 16), (9, 1)] {
-                    var vector = [Float](repeating: .nan, count: 3 * 128), scalar = vector
-                    for (target, kernel) in [(0, true), (1, false)] {
-                        var output = target == 0 ? vector : scalar
-                        output.withUnsafeMutableBufferPointer { out in
-                            let base = out.baseAddress! + shift
-                            if kernel {
-                                ckiln_rgb_blend_rows(top, bottom, stride, w0, w1, length, &levels, nil, base, base + 128, base + 256)
-                            } else {
-                                ckiln_rgb_blend_rows_scalar(top, bottom, stride, w0, w1, length, &levels, base, base + 128, base + 256)
+        for (window, width, height) in cases {
+            for (flipX, flipY) in [(false, false), (true, false), (false, true), (true, true)] {
+                for levels in [nil, levelMap] {
+                    for shift in [0, 1, 5, 8, 15] {
+                        let count = 3 * width * height + 40
+                        var vector = [Float](repeating: .nan, count: count), scalar = vector
+                        for (kernel, output) in [(true, 0), (false, 1)] {
+                            var out = output == 0 ? vector : scalar
+                            let done: Void? = image.withView { view in
+                                out.withUnsafeMutableBufferPointer { buffer in
+                                    PlanarResample.withJob(view, window: window, width: width, height: height, flipX: flipX, flipY: flipY,
+                                                           levels: levels, scale: (0.017, 0.0175, 1), offset: (-2.1, -2.03, 0),
+                                                           into: buffer.baseAddress! + 16 + shift) { job in
+                                        kernel ? ckiln_rgb_resample(&job) : ckiln_rgb_resample_scalar(&job)
+                                    }
+                                }
                             }
+                            #expect(done != nil)
+                            if output == 0 { vector = out } else { scalar = out }
                         }
-                        ckiln_stream_fence()
-                        if target == 0 { vector = output } else { scalar = output }
-                    }
-                    #expect(vector.map(\.bitPattern) == scalar.map(\.bitPattern), "weights \(w0), \(w1), shift \(shift)")
-                    // The scalar reference against the formulas of the step-by-step path.
-                    for c in 0..<3 {
-                        for i in 0..<length {
-                            var level = Int32(min(max((Int64(w0) * Int64(top[c * stride + i]) + Int64(w1) * Int64(bottom[c * stride + i]) + (1 << 21)) >> 22, 0), 255))
-                            if levels.adjust == 1 { level = Int32(Color.roundedByte(Float(level) * levels.alpha + levels.beta)) }
-                            let scale = [levels.scale.0, levels.scale.1, levels.scale.2][c], offset = [levels.offset.0, levels.offset.1, levels.offset.2][c]
-                            #expect(scalar[c * 128 + shift + i] == Float(level) * scale + offset)
-                        }
-                        #expect(scalar[c * 128 + shift + length].isNaN)
+                        #expect(vector.map(\.bitPattern) == scalar.map(\.bitPattern),
+                                "window \(window) → \(width)×\(height), flips \(flipX) \(flipY), map \(levels != nil), shift \(shift)")
+                        let planes = 16 + shift..<16 + shift + 3 * width * height
+                        #expect(vector.indices.allSatisfy { planes.contains($0) != vector[$0].isNaN })
                     }
                 }
             }
         }
     }
 
-    /// Rows streamed in memory order through `ckiln_rgb_stream` (whole lines, the partial ones
-    /// completed by the next row): the same floats as ordinary stores, wherever the planes start
-    /// within a line, and in any row order (a row that does not continue the held line writes
-    /// it out first).
-    @Test func streamedRowsEqualOrdinaryStores() {
-        let stride = 112
-        let top = bytes(3 * stride * 4, seed: 3).withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)).map { Int32($0 % 522_241) } }
-        let bottom = bytes(3 * stride * 4, seed: 4).withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)).map { Int32($0 % 522_241) } }
-        var levels = ckiln_rgb_levels(scale: (0.5, 0.25, 2), offset: (1, -1, 0.5), alpha: 1.2, beta: 7, adjust: 1)
-        for width in [31, 32, 33, 41, 48, 100] {
-            for shift in 0..<16 {
-                for order in [Array(0..<5), [4, 3, 2, 1, 0], [0, 2, 1, 4, 3]] {
-                    let plane = width * 5, total = 3 * plane + 32
-                    var streamed = [Float](repeating: .nan, count: total), ordinary = streamed
-                    for (kernel, isStreamed) in [(true, true), (false, false)] {
-                        var output = isStreamed ? streamed : ordinary
-                        output.withUnsafeMutableBufferPointer { out in
-                            var stream = ckiln_rgb_stream()
-                            for row in order {
-                                // Each row its own weights: the rows differ.
-                                let w0 = Int32(400 * row + 100), w1 = 2048 - w0
-                                let target = out.baseAddress! + shift + row * width
-                                if kernel {
-                                    ckiln_rgb_blend_rows(top, bottom, stride, w0, w1, width, &levels, &stream,
-                                                         target, target + plane, target + 2 * plane)
-                                } else {
-                                    ckiln_rgb_blend_rows_scalar(top, bottom, stride, w0, w1, width, &levels,
-                                                                target, target + plane, target + 2 * plane)
-                                }
-                            }
-                            ckiln_rgb_stream_finish(&stream)
-                        }
-                        if isStreamed { streamed = output } else { ordinary = output }
+    /// The scalar reference is OpenCV's formula (its SIMD code's): `h = (l·a0 + r·a1) >> 4` per
+    /// source row, then `((h0·b0) >> 16) + ((h1·b1) >> 16) + 2) >> 2`, mapped, times the scale
+    /// plus the offset.
+    @Test func theReferenceIsOpenCVsFixedPointFormula() throws {
+        let image = try Image(width: 97, height: 61, channels: 3, pixels: bytes(97 * 61 * 3, seed: 8))
+        for (window, width, height) in [((0, 0, 97, 61), 50, 40), ((3, 4, 90, 50), 131, 77)] {
+            for levels in [nil, levelMap] {
+                var output = [Float](repeating: .nan, count: 3 * width * height)
+                _ = image.withView { view in
+                    output.withUnsafeMutableBufferPointer { buffer in
+                        PlanarResample.withJob(view, window: window, width: width, height: height, flipX: false, flipY: false,
+                                               levels: levels, scale: (0.5, 0.25, 2), offset: (1, -1, 0.5),
+                                               into: buffer.baseAddress!) { ckiln_rgb_resample_scalar(&$0) }
                     }
-                    #expect(streamed.map(\.bitPattern) == ordinary.map(\.bitPattern), "width \(width), shift \(shift), rows \(order)")
+                }
+                let xs = Resize.linearTaps(source: window.2, target: width), ys = Resize.linearTaps(source: window.3, target: height)
+                for y in 0..<height {
+                    let y0 = ys.index[y], y1 = min(y0 + 1, window.3 - 1)
+                    for x in 0..<width {
+                        let x0 = xs.index[x], x1 = min(x0 + 1, window.2 - 1)
+                        for c in 0..<3 {
+                            func h(_ row: Int) -> Int {
+                                (Int(image[window.0 + x0, window.1 + row, c]) * Int(xs.weight0[x])
+                                    + Int(image[window.0 + x1, window.1 + row, c]) * Int(xs.weight1[x])) / 16
+                            }
+                            var level = min(255, (h(y0) * Int(ys.weight0[y]) / 65536 + h(y1) * Int(ys.weight1[y]) / 65536 + 2) / 4)
+                            if let levels { level = Int(levels[level]) }
+                            let value = Float(level) * [Float(0.5), 0.25, 2][c] + [Float(1), -1, 0.5][c]
+                            #expect(output[c * width * height + y * width + x] == value, "(\(x), \(y), \(c))")
+                        }
+                    }
                 }
             }
         }
@@ -154,7 +120,6 @@ import Testing
     /// of `Resize.cropResize`, flipped as asked — from a view with a negative row stride too.
     @Test func planarRowsAreResizedBytesFlipped() throws {
         let image = try Image(width: 300, height: 70, channels: 3, pixels: bytes(300 * 70 * 3, seed: 9))
-        let unit = ckiln_rgb_levels(scale: (1, 1, 1), offset: (0, 0, 0), alpha: 1, beta: 0, adjust: 0)
         for (window, width, height) in [((0, 0, 300, 70), 224, 40), ((13, 5, 280, 60), 131, 131), ((290, 60, 10, 10), 33, 17),
                                         ((100, 20, 30, 9), 12, 30)] {
             let resized = try Resize.cropResize(image, x: window.0, y: window.1, cropWidth: window.2, cropHeight: window.3,
@@ -175,7 +140,7 @@ import Testing
                 let rendered = image.withView { view in
                     output.withUnsafeMutableBufferPointer { out in
                         PlanarResample.bilinearRGB(view, window: window, width: width, height: height, flipX: flipX, flipY: flipY,
-                                                   levels: unit, into: out.baseAddress! + shift)
+                                                   levels: nil, scale: (1, 1, 1), offset: (0, 0, 0), into: out.baseAddress! + shift)
                     }
                 }
                 #expect(rendered)
@@ -192,7 +157,7 @@ import Testing
             let view = try PixelView(base: bytes.baseAddress! + 69 * 900, width: 300, height: 70, channels: 3, rowStride: -900)
             _ = output.withUnsafeMutableBufferPointer { out in
                 PlanarResample.bilinearRGB(view, window: (7, 3, 250, 50), width: 100, height: 30, flipX: false, flipY: false,
-                                           levels: unit, into: out.baseAddress!)
+                                           levels: nil, scale: (1, 1, 1), offset: (0, 0, 0), into: out.baseAddress!)
             }
         }
         #expect(output[0..<3000] == ArraySlice((0..<3000).map { Float(reference.pixels[$0 * 3]) }))

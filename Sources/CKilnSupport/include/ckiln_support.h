@@ -52,10 +52,10 @@ void ckiln_copy_marking_bytes(const uint8_t *source, uint8_t *target, size_t cou
 int32_t ckiln_byte_marks_are_vectorised(void);
 
 /// One block of 16 output pixels of a bilinear resample of packed RGB bytes (see
-/// `ckiln_rgb_resample_row`): the byte offset of its taps, then per channel the byte indices
-/// (from that offset) of each pixel's left and right tap as every other byte (the bytes between
-/// are zeroed: 16-bit lanes), and the two weights per pixel. Unused lanes of a last partial
-/// block are zero.
+/// `ckiln_rgb_resample`): the byte offset of its taps, then per channel the byte indices (from
+/// that offset) of each pixel's left and right tap as every other byte (the bytes between are
+/// zeroed: 16-bit lanes), and the two weights per pixel. Unused lanes of a last partial block
+/// are zero.
 typedef struct {
     uint8_t taps[3][64];
     int16_t weights[32];
@@ -63,67 +63,48 @@ typedef struct {
 } ckiln_rgb_block;
 
 /// Fills `(count + 15) / 16` blocks from per-pixel taps — source pixel indices `left[x]` and
-/// `right[x]` (from the window's first pixel) and weights 0...32767 — in output order. 0 (blocks
-/// unusable) when a block of 16 output pixels spans more than 42 source pixels (a downscale by
-/// more than about 2.6) or a tap is out of range; else 1.
+/// `right[x]` (from the window's first pixel) and weights 0...2048 summing to at most 2056 (the
+/// horizontal sums then fit 15 bits) — in output order. 0 (blocks unusable) when a block of 16
+/// output pixels spans more than 42 source pixels (a downscale by more than about 2.6) or a tap
+/// or weight is out of range; else 1.
 int32_t ckiln_rgb_blocks_prepare(const int32_t *left, const int32_t *right, const int32_t *weight0,
                                  const int32_t *weight1, size_t count, ckiln_rgb_block *blocks);
 
-/// The horizontal pass of a bilinear resample of one row of packed RGB bytes (`row` at the
-/// window's first pixel, `row_bytes` readable from there): for output pixel x and each channel,
-/// `row[left]·weight0 + row[right]·weight1` into the planar rows `red`, `green`, `blue`, which
-/// hold `count` rounded up to 16 values (the lanes past `count` get zeros). AVX-512 VBMI byte
-/// permutes where the CPU has them, else one pixel at a time; the same sums either way.
-void ckiln_rgb_resample_row(const uint8_t *row, size_t row_bytes, const ckiln_rgb_block *blocks, size_t count,
-                            int32_t *red, int32_t *green, int32_t *blue);
-
-/// `ckiln_rgb_resample_row` one pixel at a time, whatever the CPU: the reference for tests.
-void ckiln_rgb_resample_row_scalar(const uint8_t *row, const ckiln_rgb_block *blocks, size_t count, int32_t *red,
-                                   int32_t *green, int32_t *blue);
-
-/// How resampled levels become floats (`ckiln_rgb_blend_rows`): when `adjust` is 1, first
-/// `clamp(round_half_even(level · alpha + beta), 0, 255)` (brightness and contrast; |alpha|·255 +
-/// |beta| below 2^21); then, per channel, `level · scale + offset` (Normalize). Each product is
-/// rounded to float before the sum (no fused multiply-add), as the scalar formulas do.
+/// A window of packed RGB bytes resampled bilinearly into three float planes (a CHW tensor).
+/// Output row k (in memory order: a vertical flip is a reversed `rows`) blends source rows
+/// `rows[k]` and `min(rows[k] + 1, window_height - 1)` with `row_weights[2k]`,
+/// `row_weights[2k + 1]` (0...2048); output pixel x takes the taps of `blocks` (a horizontal flip
+/// is mirrored taps). With OpenCV's 8-bit fixed-point arithmetic, as its SIMD code computes it:
+/// `h = (row[left]·weight0 + row[right]·weight1) >> 4` per source row, then
+/// `level = min((((h_top·w0) >> 16) + ((h_bottom·w1) >> 16) + 2) >> 2, 255)`, then
+/// `levels[level]` when `levels` is not NULL (brightness/contrast), then per channel
+/// `level · scale + offset` rounded to float after each operation (Normalize).
 typedef struct {
+    const uint8_t *source;          // the window's first pixel
+    ptrdiff_t row_stride;           // bytes from one source row to the next (negative: bottom-up)
+    size_t row_bytes;               // bytes readable from each window row's first byte
+    size_t window_width;            // pixels
+    size_t window_height;           // rows
+    const ckiln_rgb_block *blocks;  // (width + 15) / 16, from `ckiln_rgb_blocks_prepare`
+    const int32_t *rows;            // height
+    const int16_t *row_weights;     // 2 · height
+    size_t width;
+    size_t height;
+    const uint8_t *levels;          // 256 bytes, or NULL
     float scale[3];
     float offset[3];
-    float alpha;
-    float beta;
-    int32_t adjust;
-} ckiln_rgb_levels;
+    float *planes[3];               // width · height floats each
+} ckiln_rgb_resample_job;
 
-/// Rows of three planes written in ascending memory order with non-temporal stores of whole
-/// cache lines (output written once, larger than the caches: no line read before it is written):
-/// the partial line a row ends in is held here until the next row completes it. Zero it to
-/// start; `ckiln_rgb_stream_finish` when done.
-typedef struct {
-    float carry[3][16];
-    float *line[3];
-    uint32_t lanes[3];
-} ckiln_rgb_stream;
+/// Runs `job`: with AVX-512 VBMI where the CPU has it (non-temporal stores of whole lines: the
+/// output is written once; the stores are ordered before return), else `ckiln_rgb_resample_scalar`.
+/// The same floats either way.
+void ckiln_rgb_resample(const ckiln_rgb_resample_job *job);
 
-/// The vertical pass and what follows, for one output row of each channel: the level
-/// `clamp((weight0·top + weight1·bottom + 2^21) >> 22, 0, 255)` of the horizontal sums `top` and
-/// `bottom` (three planes `plane_stride` values apart, each readable through `count` rounded up
-/// to 16), mapped by `levels`, into `count` floats at `red`, `green`, `blue`: 16 values a step
-/// where the CPU has AVX-512, through `stream` (may be NULL: ordinary stores) for rows of at
-/// least 32 values. The weights and sums must keep the products below 2^31 (11-bit weights on
-/// 19-bit sums do).
-void ckiln_rgb_blend_rows(const int32_t *top, const int32_t *bottom, size_t plane_stride, int32_t weight0, int32_t weight1,
-                          size_t count, const ckiln_rgb_levels *levels, ckiln_rgb_stream *stream, float *red, float *green,
-                          float *blue);
+/// `ckiln_rgb_resample` one value at a time, whatever the CPU: the reference for tests.
+void ckiln_rgb_resample_scalar(const ckiln_rgb_resample_job *job);
 
-/// Writes the lines `stream` still holds and orders the non-temporal stores before any later
-/// store (another thread may then read the rows).
-void ckiln_rgb_stream_finish(ckiln_rgb_stream *stream);
-
-/// `ckiln_rgb_blend_rows` one value at a time, whatever the CPU: the reference for tests.
-void ckiln_rgb_blend_rows_scalar(const int32_t *top, const int32_t *bottom, size_t plane_stride, int32_t weight0,
-                                 int32_t weight1, size_t count, const ckiln_rgb_levels *levels, float *red, float *green,
-                                 float *blue);
-
-/// Whether `ckiln_rgb_resample_row` takes the AVX-512 VBMI path on this CPU (1) or not (0).
+/// Whether `ckiln_rgb_resample` takes the AVX-512 VBMI path on this CPU (1) or not (0).
 int32_t ckiln_rgb_resample_is_vectorised(void);
 
 /// The horizontal pass of OpenCV's 8-bit Gaussian blur: `out[i] = Σ_t kernel[t] ·

@@ -2,18 +2,30 @@ import CKilnSupport
 import KilnCore
 
 /// Bilinear resampling of packed RGB straight into planar float rows (CHW tensors): Resize's
-/// fixed-point arithmetic, so the same levels as `Resize.bilinearRows`, then mapped to floats by
-/// `ckiln_rgb_levels` (brightness/contrast and Normalize). The horizontal pass gathers the taps
-/// of 16 output pixels at a time (`ckiln_rgb_resample_row`); the vertical blend and the mapping
-/// run on 16 lanes (`ckiln_rgb_blend_rows`).
+/// fixed-point arithmetic, so the same levels as `Resize.bilinearRows`, then a byte map of the
+/// levels (brightness/contrast) and `level · scale + offset` per channel (Normalize), in one pass
+/// (`ckiln_rgb_resample`).
 enum PlanarResample {
     /// Renders `window` of the RGB `image` at `width`×`height` into the three planes at `output`
-    /// (`width`×`height` floats each), flipped as asked, as if flipped after resizing. False,
-    /// having written nothing, when the window shrinks too steeply for the gathered taps (more
-    /// than about 2.6×; see `ckiln_rgb_blocks_prepare`).
+    /// (`width`×`height` floats each), flipped as asked, as if flipped after resizing, each
+    /// level mapped through `levels` (256 bytes) when given. False, having written nothing, when
+    /// the window shrinks too steeply for the gathered taps (more than about 2.6×; see
+    /// `ckiln_rgb_blocks_prepare`).
     static func bilinearRGB(_ image: PixelView, window area: (x: Int, y: Int, width: Int, height: Int), width: Int, height: Int,
-                            flipX: Bool, flipY: Bool, levels: ckiln_rgb_levels, into output: UnsafeMutablePointer<Float>) -> Bool {
+                            flipX: Bool, flipY: Bool, levels: [UInt8]?, scale: (Float, Float, Float), offset: (Float, Float, Float),
+                            into output: UnsafeMutablePointer<Float>) -> Bool {
+        withJob(image, window: area, width: width, height: height, flipX: flipX, flipY: flipY, levels: levels, scale: scale,
+                offset: offset, into: output) { ckiln_rgb_resample(&$0) } != nil
+    }
+
+    /// The `ckiln_rgb_resample_job` that renders as `bilinearRGB` says, handed to `body`; nil
+    /// when the window shrinks too steeply.
+    static func withJob<Result>(_ image: PixelView, window area: (x: Int, y: Int, width: Int, height: Int), width: Int,
+                                height: Int, flipX: Bool, flipY: Bool, levels: [UInt8]?, scale: (Float, Float, Float),
+                                offset: (Float, Float, Float), into output: UnsafeMutablePointer<Float>,
+                                _ body: (inout ckiln_rgb_resample_job) -> Result) -> Result? {
         precondition(image.channels == 3, "planar resampling is for RGB")
+        precondition(levels == nil || levels!.count == 256, "a level map has 256 entries")
         let xs = Resize.linearTaps(source: area.width, target: width)
         let ys = Resize.linearTaps(source: area.height, target: height)
         // The taps in output order: a horizontal flip is a mirrored order.
@@ -26,46 +38,30 @@ enum PlanarResample {
         }
         let blocks = UnsafeMutablePointer<ckiln_rgb_block>.allocate(capacity: (width + 15) / 16)
         defer { blocks.deallocate() }
-        guard ckiln_rgb_blocks_prepare(left, right, weight0, weight1, width, blocks) == 1 else { return false }
-        // The horizontal sums of two source rows, three planes each of whole 16-value vectors,
-        // 64-byte aligned (whole-line stores).
-        let planeStride = (width + 15) / 16 * 16
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 6 * planeStride * 4, alignment: 64)
-        defer { buffer.deallocate() }
-        var top = buffer.bindMemory(to: Int32.self, capacity: 6 * planeStride), bottom = top + 3 * planeStride
-        let source = image.base.assumingMemoryBound(to: UInt8.self) + area.x * 3
-        let rowBytes = (image.width - area.x) * 3
-        // Output rows go in memory order (bottom up when flipped vertically), so that the
-        // stream writes each plane's lines whole; source rows are visited in the same direction.
-        let step = flipY ? -1 : 1
-        // Source rows are short strided reads that the hardware prefetcher does not see coming.
-        let windowBytes = area.width * 3, prefetchDistance = 6
-        func horizontal(_ y: Int, into sums: UnsafeMutablePointer<Int32>) {
-            let ahead = y + step * prefetchDistance
-            if ahead >= 0 && ahead < area.height {
-                ckiln_prefetch(source + (ahead + area.y) * image.rowStride, windowBytes)
-            }
-            ckiln_rgb_resample_row(source + (y + area.y) * image.rowStride, rowBytes, blocks, width,
-                                   sums, sums + planeStride, sums + 2 * planeStride)
+        guard ckiln_rgb_blocks_prepare(left, right, weight0, weight1, width, blocks) == 1 else { return nil }
+        // The rows in memory order: a vertical flip is a reversed order.
+        var rows = [Int32](repeating: 0, count: height), rowWeights = [Int16](repeating: 0, count: 2 * height)
+        for k in 0..<height {
+            let from = flipY ? height - 1 - k : k
+            rows[k] = Int32(ys.index[from])
+            rowWeights[2 * k] = Int16(ys.weight0[from])
+            rowWeights[2 * k + 1] = Int16(ys.weight1[from])
         }
         let plane = width * height
-        var levels = levels
-        var stream = ckiln_rgb_stream()
-        var cachedTop = -1, cachedBottom = -1
-        for y in flipY ? stride(from: height - 1, to: -1, by: -1) : stride(from: 0, to: height, by: 1) {
-            // The two source rows, each computed once while it is needed, in either direction.
-            let y0 = ys.index[y], y1 = min(y0 + 1, area.height - 1)
-            if cachedTop != y0 && cachedBottom == y0 || cachedBottom != y1 && cachedTop == y1 {
-                swap(&top, &bottom)
-                swap(&cachedTop, &cachedBottom)
+        let source = image.base.assumingMemoryBound(to: UInt8.self) + area.y * image.rowStride + area.x * 3
+        return rows.withUnsafeBufferPointer { rows in
+            rowWeights.withUnsafeBufferPointer { rowWeights in
+                func run(_ map: UnsafePointer<UInt8>?) -> Result {
+                    var job = ckiln_rgb_resample_job(
+                        source: source, row_stride: image.rowStride, row_bytes: (image.width - area.x) * 3,
+                        window_width: area.width, window_height: area.height, blocks: blocks, rows: rows.baseAddress!,
+                        row_weights: rowWeights.baseAddress!, width: width, height: height, levels: map, scale: scale,
+                        offset: offset, planes: (output, output + plane, output + 2 * plane))
+                    return body(&job)
+                }
+                if let levels { return levels.withUnsafeBufferPointer { run($0.baseAddress!) } }
+                return run(nil)
             }
-            if cachedTop != y0 { horizontal(y0, into: top); cachedTop = y0 }
-            if cachedBottom != y1 { horizontal(y1, into: bottom); cachedBottom = y1 }
-            let target = output + (flipY ? height - 1 - y : y) * width
-            ckiln_rgb_blend_rows(top, bottom, planeStride, ys.weight0[y], ys.weight1[y], width, &levels, &stream,
-                                 target, target + plane, target + 2 * plane)
         }
-        ckiln_rgb_stream_finish(&stream)
-        return true
     }
 }

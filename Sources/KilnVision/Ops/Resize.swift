@@ -150,21 +150,31 @@ public enum Resize {
                 if cached1 == y0 { swap(&row0, &row1); cached0 = y0; cached1 = -1 } else { horizontal(y0, into: &row0); cached0 = y0 }
             }
             if cached1 != y1 { horizontal(y1, into: &row1); cached1 = y1 }
-            // 11-bit weights on 19-bit sums: the products stay below 2^31, as in cv2.
+            // As cv2's SIMD code computes it (and so cv2.resize on x86): the 19-bit sums cut to
+            // 15 bits (saturated to 16), then the high halves of their 16-bit products with the
+            // 11-bit weights, summed and rounded off by 2 bits.
             let b0 = ys.weight0[y], b1 = ys.weight1[y]
             row0.withUnsafeBufferPointer { top in
                 row1.withUnsafeBufferPointer { bottom in
                     finished.withUnsafeMutableBufferPointer { destination in
                         let upper = top.baseAddress!, lower = bottom.baseAddress!
                         for index in 0..<(width * channels) {
-                            let value = (b0 &* upper[index] &+ b1 &* lower[index] &+ (1 << 21)) >> 22
-                            destination[index] = UInt8(truncatingIfNeeded: min(max(value, 0), 255))
+                            destination[index] = verticalLevel(upper[index], lower[index], b0, b1)
                         }
                         body(y, UnsafePointer(destination.baseAddress!))
                     }
                 }
             }
         }
+    }
+
+    /// cv2's vertical step of its 8-bit bilinear resize (`VResizeLinearVec_32s8u`) on two
+    /// horizontal sums `top` and `bottom` (each a pixel's two taps times 11-bit weights).
+    @inline(__always)
+    static func verticalLevel(_ top: Int32, _ bottom: Int32, _ weight0: Int32, _ weight1: Int32) -> UInt8 {
+        let upper = min(max(top >> 4, -32768), 32767), lower = min(max(bottom >> 4, -32768), 32767)
+        let level = (((upper &* weight0) >> 16) &+ ((lower &* weight1) >> 16) &+ 2) >> 2
+        return UInt8(truncatingIfNeeded: min(max(level, 0), 255))
     }
 
     /// Area averaging: each destination pixel is the mean of the source pixels its cell covers,
