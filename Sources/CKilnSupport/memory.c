@@ -1,4 +1,7 @@
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "ckiln_support.h"
 
@@ -34,3 +37,12 @@ void ckiln_prefetch(const void *address, size_t bytes) {
     (void)bytes;
 }
 #endif
+
+void ckiln_advise_huge_pages(void *address, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    (void)madvise(address, bytes, MADV_HUGEPAGE);
+#else
+    (void)address;
+    (void)bytes;
+#endif
+}

@@ -72,10 +72,11 @@ public enum AugmentSuite {
         if cases?.contains("pipeline") ?? true {
             let pipeline = try Pipeline(json: pipelineSpec)
             let batch = try images(from: photos, size: 512, count: 64)
-            var output = [Float](repeating: 0, count: 64 * 3 * 224 * 224)
+            // One batch tensor, written again each run (as a training loop reuses its buffer).
+            var output = try Tensor(zeros: [64, 3, 224, 224], dtype: .float32)
             var start = 0
             let samples = try Stopwatch.sample(runs: runs, warmup: warmup) {
-                _ = try output.withUnsafeMutableBufferPointer { buffer in
+                _ = try output.withUnsafeMutableBufferPointer(as: Float.self) { buffer in
                     try pipeline.batch(batch, seed: 1, startIndex: start, threads: Threads.count, into: buffer)
                 }
                 start += 64

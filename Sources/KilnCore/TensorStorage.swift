@@ -1,11 +1,14 @@
+import CKilnSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The bytes behind one or more `Tensor` values: 64-byte aligned (one cache line, one AVX-512
-/// register), zero-filled, freed when the last tensor or view that shares it goes away.
+/// register), zero-filled, freed when the last tensor or view that shares it goes away. From
+/// 4 MiB up (numpy's threshold), 2 MiB aligned and backed by huge pages where the kernel can.
 final class TensorStorage: @unchecked Sendable {
     static let alignment = 64
+    static let hugePage = 1 << 21, hugeFrom = 1 << 22
 
     let bytes: UnsafeMutableRawPointer
     let byteCount: Int
@@ -14,10 +17,12 @@ final class TensorStorage: @unchecked Sendable {
     /// Throws `outOfMemory` if the allocator refuses.
     init(byteCount: Int, zeroed: Bool = true) throws {
         var pointer: UnsafeMutableRawPointer?
-        let status = posix_memalign(&pointer, Self.alignment, max(byteCount, Self.alignment))
+        let huge = byteCount >= Self.hugeFrom
+        let status = posix_memalign(&pointer, huge ? Self.hugePage : Self.alignment, max(byteCount, Self.alignment))
         guard status == 0, let pointer else {
             throw KilnError(.outOfMemory, "cannot allocate \(byteCount) bytes for a tensor")
         }
+        if huge { ckiln_advise_huge_pages(pointer, byteCount) }
         if zeroed { memset(pointer, 0, max(byteCount, Self.alignment)) }
         self.bytes = pointer
         self.byteCount = byteCount

@@ -26,6 +26,14 @@ struct FusedPlan: Sendable {
         guard tail.allSatisfy({ $0 is Flip || $0 is BrightnessContrast }) else { return nil }
     }
 
+    /// Every sample's size, when the resampling step always runs: (width, height).
+    func outputSize(root: Composition) -> (width: Int, height: Int)? {
+        guard root.probability >= 1, resample.probability >= 1 else { return nil }
+        if let crop = resample as? RandomResizedCrop { return (crop.width, crop.height) }
+        let resize = resample as! ResizeTransform
+        return (resize.width, resize.height)
+    }
+
     /// Renders sample `index` into `output` (the sample's slot of the batch); false when this
     /// sample must take the step-by-step path (a step that changes the size was not applied).
     func render(_ image: PixelView, root: Composition, normalize: Pipeline.NormalizeStep?, width expectedWidth: Int,

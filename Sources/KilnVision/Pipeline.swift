@@ -94,11 +94,22 @@ public struct Pipeline: Sendable {
         return try batchShape(first: image, count: images.count, seed: seed, startIndex: startIndex)
     }
 
-    /// The shape of a batch of `count` images whose first is `first`.
+    /// The shape of a batch of `count` images whose first is `first`: known from the steps when
+    /// the one-pass rendering always resizes, else that of the first sample augmented.
     public func batchShape(first image: Image, count: Int, seed: UInt64, startIndex: Int = 0) throws -> [Int] {
-        let first = try sample(image, seed: seed, index: startIndex).image
-        return (normalize?.layout ?? .chw) == .chw ? [count, first.channels, first.height, first.width]
-                                                   : [count, first.height, first.width, first.channels]
+        try batchShape(count: count, channels: image.channels, seed: seed, startIndex: startIndex) { image }
+    }
+
+    /// `batchShape` for a first image of `channels` channels that `first` gives when needed.
+    func batchShape(count: Int, channels firstChannels: Int, seed: UInt64, startIndex: Int, first: () throws -> Image) throws -> [Int] {
+        let (width, height, channels): (Int, Int, Int)
+        if let size = fused?.outputSize(root: root) {
+            (width, height, channels) = (size.width, size.height, firstChannels)
+        } else {
+            let sample = try sample(try first(), seed: seed, index: startIndex).image
+            (width, height, channels) = (sample.width, sample.height, sample.channels)
+        }
+        return (normalize?.layout ?? .chw) == .chw ? [count, channels, height, width] : [count, height, width, channels]
     }
 
     /// `batch` into caller memory of exactly `batchShape`'s size; returns that shape.
@@ -117,7 +128,7 @@ public struct Pipeline: Sendable {
     public func batch(views: [PixelView], seed: UInt64, startIndex: Int = 0, threads: Int = Threads.count,
                       into output: UnsafeMutableBufferPointer<Float>) throws -> [Int] {
         guard let first = views.first else { throw KilnError.invalidArgument("batch: no images") }
-        let shape = try batchShape(first: try first.image(), count: views.count, seed: seed, startIndex: startIndex)
+        let shape = try batchShape(count: views.count, channels: first.channels, seed: seed, startIndex: startIndex) { try first.image() }
         try batch(views.count, seed: seed, startIndex: startIndex, threads: threads, shape: shape, into: output,
                   withView: { position, body in body(views[position]) }, image: { try views[$0].image() })
         return shape
