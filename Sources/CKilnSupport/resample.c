@@ -291,6 +291,46 @@ KERNEL static int32_t resample_avx512(const ckiln_rgb_resample_job *job) {
 }
 #endif
 
+#if defined(__x86_64__)
+/// 16 levels from 16 pairs of 32-bit sums: cut to 15 bits and saturated to 16 (cv2's v_pack).
+KERNEL static inline __m128i vertical16(__m512i top, __m512i bottom, __m256i weight0, __m256i weight1) {
+    const __m256i t = _mm512_cvtsepi32_epi16(_mm512_srai_epi32(top, 4)), b = _mm512_cvtsepi32_epi16(_mm512_srai_epi32(bottom, 4));
+    const __m256i level = _mm256_add_epi16(_mm256_mulhi_epi16(t, weight0), _mm256_mulhi_epi16(b, weight1));
+    return _mm256_cvtusepi16_epi8(_mm256_max_epi16(_mm256_srai_epi16(_mm256_add_epi16(level, _mm256_set1_epi16(2)), 2),
+                                                   _mm256_setzero_si256()));
+}
+
+KERNEL static void vertical_bytes_avx512(const int32_t *top, const int32_t *bottom, size_t count, int16_t weight0,
+                                         int16_t weight1, uint8_t *out) {
+    const __m256i w0 = _mm256_set1_epi16(weight0), w1 = _mm256_set1_epi16(weight1);
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        _mm_storeu_si128((__m128i *)(out + i), vertical16(_mm512_loadu_si512(top + i), _mm512_loadu_si512(bottom + i), w0, w1));
+    }
+    if (i < count) {
+        // Masked loads and stores (slow on some CPUs) for the last few only.
+        const __mmask16 lanes = (__mmask16)((1u << (count - i)) - 1);
+        _mm_mask_storeu_epi8(out + i, lanes, vertical16(_mm512_maskz_loadu_epi32(lanes, top + i),
+                                                        _mm512_maskz_loadu_epi32(lanes, bottom + i), w0, w1));
+    }
+}
+#endif
+
+void ckiln_resize_vertical(const int32_t *top, const int32_t *bottom, size_t count, int16_t weight0, int16_t weight1,
+                           uint8_t *out) {
+#if defined(__x86_64__)
+    if (ckiln_rgb_resample_is_vectorised()) {
+        vertical_bytes_avx512(top, bottom, count, weight0, weight1, out);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < count; i++) {
+        const int32_t t = top[i] >> 4, b = bottom[i] >> 4;
+        out[i] = (uint8_t)vertical_level(t < -32768 ? -32768 : t > 32767 ? 32767 : t, b < -32768 ? -32768 : b > 32767 ? 32767 : b,
+                                         weight0, weight1);
+    }
+}
+
 int32_t ckiln_rgb_resample_is_vectorised(void) {
 #if defined(__x86_64__)
     return ckiln_lookup_is_vectorised() && __builtin_cpu_supports("avx512vl");

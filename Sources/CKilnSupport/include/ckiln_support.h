@@ -109,6 +109,12 @@ void ckiln_rgb_resample(const ckiln_rgb_resample_job *job);
 /// `ckiln_rgb_resample` one value at a time, whatever the CPU: the reference for tests.
 void ckiln_rgb_resample_scalar(const ckiln_rgb_resample_job *job);
 
+/// The vertical step of the same arithmetic for any layout (`Resize`): `out[i]` is the level of
+/// the 32-bit horizontal sums `top[i]` and `bottom[i]` (each cut to 15 bits, saturated to 16)
+/// with the weights, for i < count. 16 values a step with AVX-512 where the CPU has it.
+void ckiln_resize_vertical(const int32_t *top, const int32_t *bottom, size_t count, int16_t weight0, int16_t weight1,
+                           uint8_t *out);
+
 /// Whether `ckiln_rgb_resample` takes the AVX-512 VBMI path on this CPU (1) or not (0).
 int32_t ckiln_rgb_resample_is_vectorised(void);
 

@@ -1,3 +1,4 @@
+import CKilnSupport
 import KilnCore
 
 /// Resizing with OpenCV's sampling conventions (`cv2.resize`): bilinear maps destination x to
@@ -157,24 +158,13 @@ public enum Resize {
             row0.withUnsafeBufferPointer { top in
                 row1.withUnsafeBufferPointer { bottom in
                     finished.withUnsafeMutableBufferPointer { destination in
-                        let upper = top.baseAddress!, lower = bottom.baseAddress!
-                        for index in 0..<(width * channels) {
-                            destination[index] = verticalLevel(upper[index], lower[index], b0, b1)
-                        }
+                        ckiln_resize_vertical(top.baseAddress!, bottom.baseAddress!, width * channels, Int16(b0), Int16(b1),
+                                              destination.baseAddress!)
                         body(y, UnsafePointer(destination.baseAddress!))
                     }
                 }
             }
         }
-    }
-
-    /// cv2's vertical step of its 8-bit bilinear resize (`VResizeLinearVec_32s8u`) on two
-    /// horizontal sums `top` and `bottom` (each a pixel's two taps times 11-bit weights).
-    @inline(__always)
-    static func verticalLevel(_ top: Int32, _ bottom: Int32, _ weight0: Int32, _ weight1: Int32) -> UInt8 {
-        let upper = min(max(top >> 4, -32768), 32767), lower = min(max(bottom >> 4, -32768), 32767)
-        let level = (((upper &* weight0) >> 16) &+ ((lower &* weight1) >> 16) &+ 2) >> 2
-        return UInt8(truncatingIfNeeded: min(max(level, 0), 255))
     }
 
     /// Area averaging: each destination pixel is the mean of the source pixels its cell covers,
