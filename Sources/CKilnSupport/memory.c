@@ -21,10 +21,6 @@ void ckiln_stream_floats(float *destination, const float *source, size_t count) 
 
 void ckiln_stream_fence(void) { _mm_sfence(); }
 
-void ckiln_prefetch(const void *address, size_t bytes) {
-    const char *line = (const char *)((uintptr_t)address & ~(uintptr_t)63), *end = (const char *)address + bytes;
-    for (; line < end; line += 64) _mm_prefetch(line, _MM_HINT_T0);
-}
 #else
 void ckiln_stream_floats(float *destination, const float *source, size_t count) {
     memcpy(destination, source, count * sizeof(float));
@@ -32,10 +28,6 @@ void ckiln_stream_floats(float *destination, const float *source, size_t count) 
 
 void ckiln_stream_fence(void) {}
 
-void ckiln_prefetch(const void *address, size_t bytes) {
-    (void)address;
-    (void)bytes;
-}
 #endif
 
 void ckiln_advise_huge_pages(void *address, size_t bytes) {

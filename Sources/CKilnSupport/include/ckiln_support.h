@@ -28,11 +28,6 @@ void ckiln_stream_floats(float *destination, const float *source, size_t count);
 /// Orders the non-temporal stores made so far before any later store (`sfence`).
 void ckiln_stream_fence(void);
 
-/// Asks for the cache lines of `bytes` bytes at `address` ahead of their use (a hint: no
-/// fault, no effect on results): for short strided reads, a row of a window at a time, that the
-/// hardware prefetcher does not see coming.
-void ckiln_prefetch(const void *address, size_t bytes);
-
 /// Asks the kernel to back `bytes` bytes at `address` (2 MiB aligned) with huge pages where it
 /// can (Linux's transparent huge pages in `madvise` mode; a hint, as numpy gives for its large
 /// arrays): a tensor streamed through once then costs a TLB miss per 2 MiB instead of per 4 KiB.
