@@ -179,6 +179,38 @@ KERNEL static inline void levels32(const int16_t *top, const int16_t *bottom, __
     *second = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(high), scale), offset);
 }
 
+/// 16 levels, as `levels32` computes them, on 16-bit lanes of half the width.
+KERNEL static inline __m512 levels16(const int16_t *top, const int16_t *bottom, __m512i weight0, __m512i weight1,
+                                     const __m512i *table, __m512 scale, __m512 offset) {
+    const __m256i t = _mm256_loadu_si256((const __m256i *)top), b = _mm256_loadu_si256((const __m256i *)bottom);
+    __m256i level = _mm256_add_epi16(_mm256_mulhi_epi16(t, _mm512_castsi512_si256(weight0)),
+                                     _mm256_mulhi_epi16(b, _mm512_castsi512_si256(weight1)));
+    level = _mm256_srai_epi16(_mm256_add_epi16(level, _mm256_set1_epi16(2)), 2);
+    level = _mm256_min_epi16(_mm256_max_epi16(level, _mm256_setzero_si256()), _mm256_set1_epi16(255));
+    __m512i values;
+    if (table != NULL) {
+        const __m512i index = _mm512_castsi128_si512(_mm256_cvtepi16_epi8(level));
+        const __m512i lower = _mm512_permutex2var_epi8(table[0], index, table[1]);
+        const __m512i upper = _mm512_permutex2var_epi8(table[2], index, table[3]);
+        values = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(_mm512_mask_blend_epi8(_mm512_movepi8_mask(index), lower, upper)));
+    } else {
+        values = _mm512_cvtepu16_epi32(level);
+    }
+    return _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(values), scale), offset);
+}
+
+/// Vector `index` of a row (values `16·index - lead` ...) to the line it lines up with.
+KERNEL static inline void put_vector(plane_carry *carry, float *line, size_t index, __m512 values, uint32_t lead, size_t count) {
+    const size_t start = 16 * index;  // of the vector, in values from `line`
+    const uint32_t from = start < lead ? lead - (uint32_t)start : 0;
+    const uint32_t to = start + 16 <= count + lead ? 16 : (uint32_t)(count + lead - start);
+    if (from == 0 && to == 16) {
+        _mm512_stream_ps(line + start, values);
+    } else {
+        put_partial(carry, line + start, values, from, to);
+    }
+}
+
 /// The vertical pass and the mapping of one channel of one output row (`count` values into
 /// `target`), 32 values a step, the steps lined up with `target`'s cache lines.
 KERNEL static void vertical_row(const int16_t *top, const int16_t *bottom, size_t count, __m512i weight0, __m512i weight1,
@@ -187,20 +219,16 @@ KERNEL static void vertical_row(const int16_t *top, const int16_t *bottom, size_
     float *line = target - lead;
     // Vector i covers values 16i - lead ... 16i - lead + 15 (the sums have room on both sides).
     const size_t vectors = (count + lead + 15) / 16;
-    for (size_t i = 0; i < vectors; i += 2) {
+    size_t i = 0;
+    for (; i + 2 <= vectors; i += 2) {
         __m512 first, second;
         levels32(top + 16 * i - lead, bottom + 16 * i - lead, weight0, weight1, table, scale, offset, &first, &second);
-        for (size_t j = 0; j < 2 && i + j < vectors; j++) {
-            const __m512 values = j == 0 ? first : second;
-            const size_t start = 16 * (i + j);  // of the vector, in values from `line`
-            const uint32_t from = start < lead ? lead - (uint32_t)start : 0;
-            const uint32_t to = start + 16 <= count + lead ? 16 : (uint32_t)(count + lead - start);
-            if (from == 0 && to == 16) {
-                _mm512_stream_ps(line + start, values);
-            } else {
-                put_partial(carry, line + start, values, from, to);
-            }
-        }
+        put_vector(carry, line, i, first, lead, count);
+        put_vector(carry, line, i + 1, second, lead, count);
+    }
+    if (i < vectors) {
+        put_vector(carry, line, i, levels16(top + 16 * i - lead, bottom + 16 * i - lead, weight0, weight1, table, scale, offset),
+                   lead, count);
     }
 }
 
