@@ -26,42 +26,41 @@ enum PlanarResample {
                                 _ body: (inout ckiln_rgb_resample_job) -> Result) -> Result? {
         precondition(image.channels == 3, "planar resampling is for RGB")
         precondition(levels == nil || levels!.count == 256, "a level map has 256 entries")
-        let xs = Resize.linearTaps(source: area.width, target: width)
-        let ys = Resize.linearTaps(source: area.height, target: height)
-        // The taps in output order: a horizontal flip is a mirrored order.
-        var left = [Int32](repeating: 0, count: width), right = left, weight0 = left, weight1 = left
-        for x in 0..<width {
-            let from = flipX ? width - 1 - x : x
-            left[x] = Int32(xs.index[from])
-            right[x] = Int32(min(xs.index[from] + 1, area.width - 1))
-            (weight0[x], weight1[x]) = (xs.weight0[from], xs.weight1[from])
+        // Per output pixel its taps, in output order (a horizontal flip is a mirrored order);
+        // per output row in memory order (a vertical flip is a reversed order) its source row and
+        // weights. One allocation for all of them.
+        let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * width + 2 * height)
+        defer { scratch.deallocate() }
+        let left = scratch, right = scratch + width, weight0 = scratch + 2 * width, weight1 = scratch + 3 * width
+        let rows = scratch + 4 * width
+        let rowWeights = UnsafeMutableRawPointer(scratch + 4 * width + height).bindMemory(to: Int16.self, capacity: 2 * height)
+        let lastColumn = area.width - 1
+        Resize.forEachLinearTap(source: area.width, target: width) { d, i, w0, w1 in
+            let x = flipX ? width &- 1 &- d : d
+            left[x] = Int32(truncatingIfNeeded: i)
+            right[x] = Int32(truncatingIfNeeded: min(i &+ 1, lastColumn))
+            weight0[x] = w0
+            weight1[x] = w1
+        }
+        Resize.forEachLinearTap(source: area.height, target: height) { d, i, w0, w1 in
+            let k = flipY ? height &- 1 &- d : d
+            rows[k] = Int32(truncatingIfNeeded: i)
+            rowWeights[2 &* k] = Int16(truncatingIfNeeded: w0)
+            rowWeights[2 &* k &+ 1] = Int16(truncatingIfNeeded: w1)
         }
         let blocks = UnsafeMutablePointer<ckiln_rgb_block>.allocate(capacity: (width + 15) / 16)
         defer { blocks.deallocate() }
         guard ckiln_rgb_blocks_prepare(left, right, weight0, weight1, width, blocks) == 1 else { return nil }
-        // The rows in memory order: a vertical flip is a reversed order.
-        var rows = [Int32](repeating: 0, count: height), rowWeights = [Int16](repeating: 0, count: 2 * height)
-        for k in 0..<height {
-            let from = flipY ? height - 1 - k : k
-            rows[k] = Int32(ys.index[from])
-            rowWeights[2 * k] = Int16(ys.weight0[from])
-            rowWeights[2 * k + 1] = Int16(ys.weight1[from])
-        }
         let plane = width * height
         let source = image.base.assumingMemoryBound(to: UInt8.self) + area.y * image.rowStride + area.x * 3
-        return rows.withUnsafeBufferPointer { rows in
-            rowWeights.withUnsafeBufferPointer { rowWeights in
-                func run(_ map: UnsafePointer<UInt8>?) -> Result {
-                    var job = ckiln_rgb_resample_job(
-                        source: source, row_stride: image.rowStride, row_bytes: (image.width - area.x) * 3,
-                        window_width: area.width, window_height: area.height, blocks: blocks, rows: rows.baseAddress!,
-                        row_weights: rowWeights.baseAddress!, width: width, height: height, levels: map, scale: scale,
-                        offset: offset, planes: (output, output + plane, output + 2 * plane))
-                    return body(&job)
-                }
-                if let levels { return levels.withUnsafeBufferPointer { run($0.baseAddress!) } }
-                return run(nil)
-            }
+        func run(_ map: UnsafePointer<UInt8>?) -> Result {
+            var job = ckiln_rgb_resample_job(
+                source: source, row_stride: image.rowStride, row_bytes: (image.width - area.x) * 3, window_width: area.width,
+                window_height: area.height, blocks: blocks, rows: rows, row_weights: rowWeights, width: width, height: height,
+                levels: map, scale: scale, offset: offset, planes: (output, output + plane, output + 2 * plane))
+            return body(&job)
         }
+        if let levels { return levels.withUnsafeBufferPointer { run($0.baseAddress!) } }
+        return run(nil)
     }
 }
