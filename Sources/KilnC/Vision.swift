@@ -153,8 +153,12 @@ public func kiln_augment_batch(_ handle: OpaquePointer?, _ views: UnsafePointer<
                 shape = try pipeline.batch(images, seed: seed, startIndex: Int(startIndex), into: target)
             }
         } else {
-            // The shape query needs the first image only.
-            shape = try pipeline.batchShape(first: try image(views, "images[0]"), count: count, seed: seed, startIndex: Int(startIndex))
+            // The shape query needs the first image's channels, or (when the steps do not fix
+            // the size) the first image itself.
+            let channels = try packedViews(views, 1)?.first?.channels ?? image(views, "images[0]").channels
+            shape = try pipeline.batchShape(count: count, channels: channels, seed: seed, startIndex: Int(startIndex)) {
+                try image(views, "images[0]")
+            }
         }
         for (axis, size) in shape.enumerated() { shapeTarget[axis] = Int64(size) }
     }

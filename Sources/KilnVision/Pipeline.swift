@@ -100,8 +100,9 @@ public struct Pipeline: Sendable {
         try batchShape(count: count, channels: image.channels, seed: seed, startIndex: startIndex) { image }
     }
 
-    /// `batchShape` for a first image of `channels` channels that `first` gives when needed.
-    func batchShape(count: Int, channels firstChannels: Int, seed: UInt64, startIndex: Int, first: () throws -> Image) throws -> [Int] {
+    /// `batchShape` for a first image of `channels` channels that `first` gives only when the
+    /// steps do not fix the size (a view need not be copied to learn the shape).
+    public func batchShape(count: Int, channels firstChannels: Int, seed: UInt64, startIndex: Int, first: () throws -> Image) throws -> [Int] {
         let (width, height, channels): (Int, Int, Int)
         if let size = fused?.outputSize(root: root) {
             (width, height, channels) = (size.width, size.height, firstChannels)
