@@ -250,7 +250,7 @@ KERNEL static inline void prefetch_row(const uint8_t *row, size_t bytes, int int
 KERNEL static int32_t resample_avx512(const ckiln_rgb_resample_job *job) {
     // Four rows of horizontal sums: the two this output row blends, and the (up to) two the
     // next one needs that it does not share. Each plane of sums has 16 values of room before it
-    // and 32 after (the vertical pass reads from up to 15 values before a row, and whole steps).
+    // and 48 after (the vertical pass reads from up to 15 values before a row to up to 31 past it).
     const size_t width = job->width, stride = (width + 15) / 16 * 16 + 64;
     int16_t *sums = aligned_alloc(64, 4 * 3 * stride * sizeof(int16_t));
     if (sums == NULL) return 0;
@@ -331,9 +331,7 @@ KERNEL static int32_t resample_avx512(const ckiln_rgb_resample_job *job) {
     free(sums);
     return 1;
 }
-#endif
 
-#if defined(__x86_64__)
 /// 16 levels from 16 pairs of 32-bit sums: cut to 15 bits and saturated to 16 (cv2's v_pack).
 KERNEL static inline __m128i vertical16(__m512i top, __m512i bottom, __m256i weight0, __m256i weight1) {
     const __m256i t = _mm512_cvtsepi32_epi16(_mm512_srai_epi32(top, 4)), b = _mm512_cvtsepi32_epi16(_mm512_srai_epi32(bottom, 4));
