@@ -4,7 +4,7 @@
 //   horizontal  h = (row[left]·weight0 + row[right]·weight1) >> 4     (11-bit weights, 15-bit h)
 //   vertical    level = (((h_top·w0) >> 16) + ((h_bottom·w1) >> 16) + 2) >> 2
 // then a 256-byte map of the levels (brightness/contrast) and `level · scale + offset` per
-// channel (Normalize).
+// channel, one fused multiply-add (Normalize).
 //
 // With AVX-512 VBMI, each block of 16 output pixels gathers each channel's 2 × 16 taps from the
 // 128 source bytes at the block's base with one zero-masked byte permute (bytes into 16-bit
@@ -14,8 +14,7 @@
 // are computed between the channels of this row's vertical pass, so that the stores (and the
 // reads of the source) are spread over the computing instead of arriving in bursts.
 
-// Products are rounded before sums, as in the scalar formulas the results must equal.
-#pragma STDC FP_CONTRACT OFF
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,9 +73,7 @@ void ckiln_rgb_resample_scalar(const ckiln_rgb_resample_job *job) {
                 const int32_t h0 = (top[l + c] * a0 + top[r + c] * a1) >> 4, h1 = (bottom[l + c] * a0 + bottom[r + c] * a1) >> 4;
                 int32_t level = vertical_level(h0, h1, b0, b1);
                 if (job->levels != NULL) level = job->levels[level];
-                float value = (float)level * job->scale[c];
-                value = value + job->offset[c];
-                job->planes[c][k * width + x] = value;
+                job->planes[c][k * width + x] = fmaf((float)level, job->scale[c], job->offset[c]);
             }
         }
     }
@@ -85,7 +82,7 @@ void ckiln_rgb_resample_scalar(const ckiln_rgb_resample_job *job) {
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#define KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,bmi2")))
+#define KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,bmi2,fma")))
 
 /// The horizontal sums of one source row (three planes of `stride` 16-bit values, from the
 /// window row at `row` with `row_bytes` readable): 16 output pixels per block.
@@ -175,8 +172,8 @@ KERNEL static inline void levels32(const int16_t *top, const int16_t *bottom, __
         low = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(level));
         high = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(level, 1));
     }
-    *first = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(low), scale), offset);
-    *second = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(high), scale), offset);
+    *first = _mm512_fmadd_ps(_mm512_cvtepi32_ps(low), scale, offset);
+    *second = _mm512_fmadd_ps(_mm512_cvtepi32_ps(high), scale, offset);
 }
 
 /// 16 levels, as `levels32` computes them, on 16-bit lanes of half the width.
@@ -196,7 +193,7 @@ KERNEL static inline __m512 levels16(const int16_t *top, const int16_t *bottom, 
     } else {
         values = _mm512_cvtepu16_epi32(level);
     }
-    return _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(values), scale), offset);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(values), scale, offset);
 }
 
 /// Vector `index` of a row (values `16·index - lead` ...) to the line it lines up with.

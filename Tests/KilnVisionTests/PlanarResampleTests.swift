@@ -82,7 +82,7 @@ import Testing
 
     /// The scalar reference is OpenCV's formula (its SIMD code's): `h = (l·a0 + r·a1) >> 4` per
     /// source row, then `((h0·b0) >> 16) + ((h1·b1) >> 16) + 2) >> 2`, mapped, times the scale
-    /// plus the offset.
+    /// plus the offset (fused).
     @Test func theReferenceIsOpenCVsFixedPointFormula() throws {
         let image = try Image(width: 97, height: 61, channels: 3, pixels: bytes(97 * 61 * 3, seed: 8))
         for (window, width, height) in [((0, 0, 97, 61), 50, 40), ((3, 4, 90, 50), 131, 77)] {
@@ -107,7 +107,7 @@ import Testing
                             }
                             var level = min(255, (h(y0) * Int(ys.weight0[y]) / 65536 + h(y1) * Int(ys.weight1[y]) / 65536 + 2) / 4)
                             if let levels { level = Int(levels[level]) }
-                            let value = Float(level) * [Float(0.5), 0.25, 2][c] + [Float(1), -1, 0.5][c]
+                            let value = [Float(1), -1, 0.5][c].addingProduct(Float(level), [Float(0.5), 0.25, 2][c])
                             #expect(output[c * width * height + y * width + x] == value, "(\(x), \(y), \(c))")
                         }
                     }

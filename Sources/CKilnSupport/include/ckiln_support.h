@@ -78,7 +78,7 @@ int32_t ckiln_rgb_blocks_prepare(const int32_t *left, const int32_t *right, cons
 /// `h = (row[left]·weight0 + row[right]·weight1) >> 4` per source row, then
 /// `level = min((((h_top·w0) >> 16) + ((h_bottom·w1) >> 16) + 2) >> 2, 255)`, then
 /// `levels[level]` when `levels` is not NULL (brightness/contrast), then per channel
-/// `level · scale + offset` rounded to float after each operation (Normalize).
+/// `level · scale + offset` as one fused multiply-add (Normalize, as `Normalize.tables`).
 typedef struct {
     const uint8_t *source;          // the window's first pixel
     ptrdiff_t row_stride;           // bytes from one source row to the next (negative: bottom-up)

@@ -553,12 +553,12 @@ public enum Normalize {
         var tables = [Float](repeating: 0, count: 256 * channels)
         for c in 0..<channels {
             let (scale, offset) = coefficients(channel: c, mean: mean, std: std)
-            for value in 0..<256 { tables[c * 256 + value] = Float(value) * scale + offset }
+            for value in 0..<256 { tables[c * 256 + value] = offset.addingProduct(Float(value), scale) }
         }
         return tables
     }
 
-    /// Channel `c`'s value is `Float(byte) * scale + offset` (a multiply, then an add).
+    /// Channel `c`'s value is `Float(byte) * scale + offset`, one fused multiply-add (rounded once).
     static func coefficients(channel c: Int, mean: [Double], std: [Double]) -> (scale: Float, offset: Float) {
         let deviation = std[min(c, std.count - 1)]
         return (Float(1 / (255 * deviation)), Float(-mean[min(c, mean.count - 1)] / deviation))
