@@ -329,6 +329,12 @@ typedef struct kiln_image kiln_image;
  * for corrupt or truncated data. *out_image is owned: kiln_image_free. */
 kiln_status kiln_image_decode(const void *bytes, size_t size, kiln_image **out_image);
 
+/* Decodes as kiln_image_decode straight into caller memory: `out` must hold exactly height *
+ * width * channels bytes (HWC; else KILN_ERR_SHAPE_MISMATCH). With out NULL, only the size is
+ * read (from the header). The size is written either way. */
+kiln_status kiln_image_decode_into(const void *bytes, size_t size, uint8_t *out, size_t out_size, int64_t *out_height,
+                                   int64_t *out_width, int64_t *out_channels);
+
 /* The image's size, and a copy of its pixels into `out` (height * width * channels bytes). */
 kiln_status kiln_image_info(const kiln_image *image, int64_t *out_height, int64_t *out_width, int64_t *out_channels);
 kiln_status kiln_image_copy(const kiln_image *image, uint8_t *out, size_t size);

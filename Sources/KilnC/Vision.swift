@@ -50,6 +50,26 @@ public func kiln_image_decode(_ bytes: UnsafeRawPointer?, _ size: Int, _ out: Un
     }
 }
 
+@_cdecl("kiln_image_decode_into")
+public func kiln_image_decode_into(_ bytes: UnsafeRawPointer?, _ size: Int, _ out: UnsafeMutablePointer<UInt8>?, _ outSize: Int,
+                                   _ height: UnsafeMutablePointer<Int64>?, _ width: UnsafeMutablePointer<Int64>?,
+                                   _ channels: UnsafeMutablePointer<Int64>?) -> Int32 {
+    withStatus {
+        let (heightTarget, widthTarget, channelsTarget) = (try output(height, "out_height"), try output(width, "out_width"),
+                                                           try output(channels, "out_channels"))
+        guard let bytes else { throw KilnError(.nullPointer, "bytes is NULL") }
+        let data = Array(UnsafeRawBufferPointer(start: bytes, count: size))
+        let decoded: (width: Int, height: Int, channels: Int)
+        if let out {
+            decoded = try ImageCodec.decode(data, into: UnsafeMutableRawBufferPointer(start: out, count: outSize))
+        } else {
+            let info = try ImageCodec.info(data)
+            decoded = (info.width, info.height, info.channels)
+        }
+        (heightTarget.pointee, widthTarget.pointee, channelsTarget.pointee) = (Int64(decoded.height), Int64(decoded.width), Int64(decoded.channels))
+    }
+}
+
 @_cdecl("kiln_image_info")
 public func kiln_image_info(_ handle: OpaquePointer?, _ height: UnsafeMutablePointer<Int64>?, _ width: UnsafeMutablePointer<Int64>?,
                             _ channels: UnsafeMutablePointer<Int64>?) -> Int32 {

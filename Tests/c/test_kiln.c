@@ -474,6 +474,26 @@ static void test_augment(void) {
     kiln_image_free(decoded);
     CHECK_STATUS(kiln_image_decode(png, png_size / 2, &decoded), KILN_ERR_FORMAT);
     CHECK(decoded == NULL);
+    /* Straight into caller memory: the size from the header, then the same pixels. */
+    h = w = c = 0;
+    CHECK_STATUS(kiln_image_decode_into(png, png_size, NULL, 0, &h, &w, &c), KILN_OK);
+    CHECK(h == H && w == W && c == C);
+    uint8_t into[H * W * C];
+    memset(into, 0, sizeof into);
+    CHECK_STATUS(kiln_image_decode_into(png, png_size, into, sizeof into, &h, &w, &c), KILN_OK);
+    CHECK(memcmp(into, pixels, sizeof into) == 0);
+    CHECK_STATUS(kiln_image_decode_into(png, png_size, into, sizeof into - 1, &h, &w, &c), KILN_ERR_SHAPE_MISMATCH);
+    CHECK_STATUS(kiln_image_decode_into(png, png_size / 2, into, sizeof into, &h, &w, &c), KILN_ERR_FORMAT);
+    CHECK_STATUS(kiln_image_decode_into(NULL, 0, into, sizeof into, &h, &w, &c), KILN_ERR_NULL_POINTER);
+    void *jpeg = NULL;
+    size_t jpeg_size = 0;
+    CHECK_STATUS(kiln_image_encode(&view, "jpeg", 90, &jpeg, &jpeg_size), KILN_OK);
+    CHECK_STATUS(kiln_image_decode(jpeg, jpeg_size, &decoded), KILN_OK);
+    CHECK_STATUS(kiln_image_copy(decoded, copy, sizeof copy), KILN_OK);
+    kiln_image_free(decoded);
+    CHECK_STATUS(kiln_image_decode_into(jpeg, jpeg_size, into, sizeof into, &h, &w, &c), KILN_OK);
+    CHECK(h == H && w == W && c == C && memcmp(into, copy, sizeof into) == 0);
+    kiln_free(jpeg);
     kiln_free(png);
 
     kiln_augment_pipeline *pipeline = NULL;

@@ -34,6 +34,25 @@ public enum ImageCodec {
         }
     }
 
+    /// `decode` straight into `target`, which must hold exactly the image's bytes (height ×
+    /// width × channels, HWC; `info` tells the size): one buffer, no copy, for a caller that owns
+    /// the memory (a numpy array). Returns the size.
+    public static func decode(_ bytes: [UInt8], into target: UnsafeMutableRawBufferPointer) throws -> (width: Int, height: Int, channels: Int) {
+        switch ImageFormat.detect(bytes) {
+        case .jpeg:
+            let orientation = EXIFOrientation.read(jpeg: bytes)
+            guard orientation.value != 1 else { return try JPEG.decode(bytes, into: target) }
+            let image = orientation.apply(to: try JPEG.decode(bytes))
+            guard target.count == image.pixels.count else {
+                throw KilnError.shapeMismatch("the JPEG is \(image.height)×\(image.width)×\(image.channels) (\(image.pixels.count) bytes), the output holds \(target.count)")
+            }
+            image.pixels.withUnsafeBytes { target.copyMemory(from: $0) }
+            return (image.width, image.height, image.channels)
+        case .png: return try PNG.decode(bytes, into: target)
+        case nil: throw KilnError.format("not a JPEG or PNG image (unknown signature)")
+        }
+    }
+
     public static func encode(_ image: Image, as format: ImageFormat, quality: Int = 95) throws -> [UInt8] {
         switch format {
         case .jpeg: try JPEG.encode(image, quality: quality)

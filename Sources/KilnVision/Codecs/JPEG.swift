@@ -25,19 +25,42 @@ enum JPEG {
         defer { tjDestroy(handle) }
         let (width, height, channels) = try header(bytes, handle)
         try Image.check(width: width, height: height, channels: channels)
-        let pixelFormat = channels == 1 ? TJPF_GRAY : TJPF_RGB
-        var status: Int32 = 0
+        var failure: Error?
         // Decoded straight into uninitialised memory: every byte is written (or the call fails).
         let pixels = [UInt8](unsafeUninitializedCapacity: width * height * channels) { target, count in
-            status = bytes.withUnsafeBufferPointer { source in
-                tjDecompress2(handle, source.baseAddress, UInt(source.count), target.baseAddress, Int32(width),
-                              Int32(width * channels), Int32(height), pixelFormat.rawValue, 0)
+            do {
+                _ = try decode(bytes, handle, into: UnsafeMutableRawBufferPointer(target))
+                count = width * height * channels
+            } catch {
+                (failure, count) = (error, 0)
             }
-            count = status == 0 ? width * height * channels : 0
+        }
+        if let failure { throw failure }
+        return try Image(width: width, height: height, channels: channels, pixels: pixels)
+    }
+
+    /// Decodes into `target` (exactly width × height × channels bytes, HWC); returns the size.
+    static func decode(_ bytes: [UInt8], into target: UnsafeMutableRawBufferPointer) throws -> (width: Int, height: Int, channels: Int) {
+        guard let handle = tjInitDecompress() else { throw KilnError(.outOfMemory, "libjpeg-turbo could not start") }
+        defer { tjDestroy(handle) }
+        return try decode(bytes, handle, into: target)
+    }
+
+    private static func decode(_ bytes: [UInt8], _ handle: tjhandle,
+                               into target: UnsafeMutableRawBufferPointer) throws -> (width: Int, height: Int, channels: Int) {
+        let (width, height, channels) = try header(bytes, handle)
+        try Image.check(width: width, height: height, channels: channels)
+        guard target.count == width * height * channels else {
+            throw KilnError.shapeMismatch("the JPEG is \(height)×\(width)×\(channels) (\(width * height * channels) bytes), the output holds \(target.count)")
+        }
+        let pixelFormat = channels == 1 ? TJPF_GRAY : TJPF_RGB
+        let status = bytes.withUnsafeBufferPointer { source in
+            tjDecompress2(handle, source.baseAddress, UInt(source.count), target.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                          Int32(width), Int32(width * channels), Int32(height), pixelFormat.rawValue, 0)
         }
         // A truncated file is a warning to libjpeg-turbo (it fills grey); to Kiln it is an error.
         guard status == 0 else { throw KilnError.format("corrupt or truncated JPEG: \(message(handle))") }
-        return try Image(width: width, height: height, channels: channels, pixels: pixels)
+        return (width, height, channels)
     }
 
     static func encode(_ image: Image, quality: Int) throws -> [UInt8] {

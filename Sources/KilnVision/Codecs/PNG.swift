@@ -13,18 +13,27 @@ enum PNG {
     }
 
     static func decode(_ bytes: [UInt8]) throws -> Image {
+        let (width, height, channels) = try header(bytes)
+        var result = try Image(width: width, height: height, channels: channels)
+        _ = try result.pixels.withUnsafeMutableBytes { try decode(bytes, into: $0) }
+        return result
+    }
+
+    /// Decodes into `target` (exactly width × height × channels bytes, HWC); returns the size.
+    static func decode(_ bytes: [UInt8], into target: UnsafeMutableRawBufferPointer) throws -> (width: Int, height: Int, channels: Int) {
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
         defer { png_image_free(&image) }
         try begin(&image, bytes)
-        let channels = channels(of: image.format)
-        image.format = format(channels: channels)
-        var result = try Image(width: Int(image.width), height: Int(image.height), channels: channels)
-        let ok = result.pixels.withUnsafeMutableBytes {
-            png_image_finish_read(&image, nil, $0.baseAddress, png_int_32(result.width * channels), nil)
+        let channels = channels(of: image.format), width = Int(image.width), height = Int(image.height)
+        try Image.check(width: width, height: height, channels: channels)
+        guard target.count == width * height * channels else {
+            throw KilnError.shapeMismatch("the PNG is \(height)×\(width)×\(channels) (\(width * height * channels) bytes), the output holds \(target.count)")
         }
+        image.format = format(channels: channels)
+        let ok = png_image_finish_read(&image, nil, target.baseAddress, png_int_32(width * channels), nil)
         guard ok != 0 else { throw KilnError.format("corrupt or truncated PNG: \(message(image))") }
-        return result
+        return (width, height, channels)
     }
 
     static func encode(_ image: Image) throws -> [UInt8] {

@@ -179,6 +179,8 @@ class ImageView(ctypes.Structure):
 
 
 _declare("kiln_image_decode", _status, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(_handle))
+_declare("kiln_image_decode_into", _status, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t,
+         ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int64))
 _declare("kiln_image_info", _status, _handle, ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int64),
          ctypes.POINTER(ctypes.c_int64))
 _declare("kiln_image_copy", _status, _handle, ctypes.c_void_p, ctypes.c_size_t)

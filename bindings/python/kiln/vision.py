@@ -43,11 +43,15 @@ def _take_image(handle):
 
 
 def decode(data):
-    """JPEG (EXIF orientation applied) or PNG bytes -> uint8 (H, W, C), RGB order."""
+    """JPEG (EXIF orientation applied) or PNG bytes -> uint8 (H, W, C), RGB order: decoded
+    straight into the returned array."""
     data = bytes(data)
-    handle = ctypes.c_void_p()
-    check(_ffi.lib.kiln_image_decode(data, len(data), ctypes.byref(handle)))
-    return _take_image(handle)
+    height, width, channels = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
+    sizes = (ctypes.byref(height), ctypes.byref(width), ctypes.byref(channels))
+    check(_ffi.lib.kiln_image_decode_into(data, len(data), None, 0, *sizes))
+    out = np.empty((height.value, width.value, channels.value), dtype=np.uint8)
+    check(_ffi.lib.kiln_image_decode_into(data, len(data), out.ctypes.data, out.nbytes, *sizes))
+    return out
 
 
 def encode(image, format="png", quality=95):

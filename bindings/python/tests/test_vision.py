@@ -28,6 +28,19 @@ def test_decode_matches_opencv():
         np.testing.assert_array_equal(ours, cv2.cvtColor(cv2.imread(str(PHOTOS / name)), cv2.COLOR_BGR2RGB))
 
 
+def test_decode_of_an_exif_turned_jpeg_is_upright_as_opencv_reads_it(tmp_path):
+    # Orientation 6 ("rotate 90 clockwise to view"): decoded, turned, then copied into the array.
+    ok, encoded = cv2.imencode(".jpg", cv2.imread(str(PHOTOS / "rocket.jpg")))
+    data = encoded.tobytes()
+    tiff = b"MM\x00\x2a\x00\x00\x00\x08\x00\x01" + b"\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00" + b"\x00\x00\x00\x00"
+    app1 = b"\xff\xe1" + (len(tiff) + 8).to_bytes(2, "big") + b"Exif\x00\x00" + tiff
+    turned = data[:2] + app1 + data[2:]
+    (tmp_path / "turned.jpg").write_bytes(turned)
+    ours = kiln.vision.decode(turned)
+    assert ours.shape == (640, 427, 3)
+    np.testing.assert_array_equal(ours, cv2.cvtColor(cv2.imread(str(tmp_path / "turned.jpg")), cv2.COLOR_BGR2RGB))
+
+
 def test_encode_round_trips(photos):
     for image in photos:
         np.testing.assert_array_equal(kiln.vision.decode(kiln.vision.encode(image)), image)
