@@ -4,8 +4,8 @@ import KilnCore
 /// The training pipeline's shape — one bilinear resample (RandomResizedCrop or Resize), then any
 /// flips and brightness/contrast changes, then Normalize — rendered in one pass per sample: the
 /// crop window is resampled with Resize's integer arithmetic, flips pick where each value goes,
-/// the brightness/contrast changes become one map of the levels and Normalize a multiply and an
-/// add (RGB to CHW: `PlanarResample`), or one float table per channel (other layouts). The
+/// the brightness/contrast changes become one map of the levels and Normalize a fused
+/// multiply-add (RGB to CHW: `PlanarResample`), or one float table per channel (other layouts). The
 /// same random draws in the same order as the step-by-step path, and the same values: the
 /// step-by-step path is the reference (tests compare them).
 struct FusedPlan: Sendable {
