@@ -127,6 +127,19 @@ import Testing
         }
     }
 
+    /// The vertical flip (rows copied in pairs from both ends) reverses the rows, for odd and even
+    /// heights, one row included.
+    @Test(arguments: [1, 6, 7])
+    func verticalFlipReversesTheRows(height: Int) throws {
+        let image = try pattern(width: 9, height: height, channels: 3)
+        let flipped = Geometry.flipVertical(image)
+        for y in 0..<height {
+            for x in 0..<9 {
+                for c in 0..<3 { #expect(flipped[x, y, c] == image[x, height - 1 - y, c]) }
+            }
+        }
+    }
+
     /// Padding against the border rule applied pixel by pixel, for every mode and channel count,
     /// with borders narrower than the image (the reflected runs copied in reverse) and wider than
     /// it (reflections that bounce, pixel by pixel).

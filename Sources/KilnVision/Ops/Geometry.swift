@@ -21,8 +21,15 @@ public enum Geometry {
         let rowBytes = image.width &* image.channels, height = image.height
         let pixels = [UInt8](unsafeUninitializedCapacity: image.pixels.count) { target, count in
             image.pixels.withUnsafeBufferPointer { source in
-                for y in 0..<height {
-                    (target.baseAddress! + y &* rowBytes).initialize(from: source.baseAddress! + (height &- 1 &- y) &* rowBytes, count: rowBytes)
+                // Rows in pairs from both ends, as OpenCV's flip does: copying the rows in one
+                // order, each store's address can trail the next loads' by a multiple of 4 KiB
+                // (source and output starting at the same page offset, as large allocations do),
+                // and the loads then wait on the stores (4K aliasing: 2.5x slower at 512²).
+                let from = source.baseAddress!, to = target.baseAddress!
+                for y in 0..<(height &+ 1) / 2 {
+                    let mirror = height &- 1 &- y
+                    (to + y &* rowBytes).initialize(from: from + mirror &* rowBytes, count: rowBytes)
+                    if mirror != y { (to + mirror &* rowBytes).initialize(from: from + y &* rowBytes, count: rowBytes) }
                 }
             }
             count = image.pixels.count
