@@ -176,14 +176,19 @@ KERNEL static inline void levels32(const int16_t *top, const int16_t *bottom, __
     *second = _mm512_fmadd_ps(_mm512_cvtepi32_ps(high), scale, offset);
 }
 
+/// The vertical step on 16 pairs of 15-bit sums: 16 levels, 0...255, in 16-bit lanes.
+KERNEL static inline __m256i vertical_levels16(__m256i top, __m256i bottom, __m256i weight0, __m256i weight1) {
+    const __m256i level = _mm256_add_epi16(_mm256_mulhi_epi16(top, weight0), _mm256_mulhi_epi16(bottom, weight1));
+    return _mm256_min_epi16(_mm256_max_epi16(_mm256_srai_epi16(_mm256_add_epi16(level, _mm256_set1_epi16(2)), 2),
+                                             _mm256_setzero_si256()),
+                            _mm256_set1_epi16(255));
+}
+
 /// 16 levels, as `levels32` computes them, on 16-bit lanes of half the width.
 KERNEL static inline __m512 levels16(const int16_t *top, const int16_t *bottom, __m512i weight0, __m512i weight1,
                                      const __m512i *table, __m512 scale, __m512 offset) {
-    const __m256i t = _mm256_loadu_si256((const __m256i *)top), b = _mm256_loadu_si256((const __m256i *)bottom);
-    __m256i level = _mm256_add_epi16(_mm256_mulhi_epi16(t, _mm512_castsi512_si256(weight0)),
-                                     _mm256_mulhi_epi16(b, _mm512_castsi512_si256(weight1)));
-    level = _mm256_srai_epi16(_mm256_add_epi16(level, _mm256_set1_epi16(2)), 2);
-    level = _mm256_min_epi16(_mm256_max_epi16(level, _mm256_setzero_si256()), _mm256_set1_epi16(255));
+    const __m256i level = vertical_levels16(_mm256_loadu_si256((const __m256i *)top), _mm256_loadu_si256((const __m256i *)bottom),
+                                            _mm512_castsi512_si256(weight0), _mm512_castsi512_si256(weight1));
     __m512i values;
     if (table != NULL) {
         const __m512i index = _mm512_castsi128_si512(_mm256_cvtepi16_epi8(level));
@@ -332,9 +337,7 @@ KERNEL static int32_t resample_avx512(const ckiln_rgb_resample_job *job) {
 /// 16 levels from 16 pairs of 32-bit sums: cut to 15 bits and saturated to 16 (cv2's v_pack).
 KERNEL static inline __m128i vertical16(__m512i top, __m512i bottom, __m256i weight0, __m256i weight1) {
     const __m256i t = _mm512_cvtsepi32_epi16(_mm512_srai_epi32(top, 4)), b = _mm512_cvtsepi32_epi16(_mm512_srai_epi32(bottom, 4));
-    const __m256i level = _mm256_add_epi16(_mm256_mulhi_epi16(t, weight0), _mm256_mulhi_epi16(b, weight1));
-    return _mm256_cvtusepi16_epi8(_mm256_max_epi16(_mm256_srai_epi16(_mm256_add_epi16(level, _mm256_set1_epi16(2)), 2),
-                                                   _mm256_setzero_si256()));
+    return _mm256_cvtepi16_epi8(vertical_levels16(t, b, weight0, weight1));
 }
 
 KERNEL static void vertical_bytes_avx512(const int32_t *top, const int32_t *bottom, size_t count, int16_t weight0,

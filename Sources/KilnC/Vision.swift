@@ -174,11 +174,15 @@ public func kiln_augment_batch(_ handle: OpaquePointer?, _ views: UnsafePointer<
             }
         } else {
             // The shape query needs the first image's channels, or (when the steps do not fix
-            // the size) the first image itself.
-            let channels = try packedViews(views, 1)?.first?.channels ?? image(views, "images[0]").channels
-            shape = try pipeline.batchShape(count: count, channels: channels, seed: seed, startIndex: Int(startIndex)) {
-                try image(views, "images[0]")
+            // the size) the first image itself: copied at most once, and only then.
+            var copied: Image?
+            func first() throws -> Image {
+                if let copied { return copied }
+                copied = try image(views, "images[0]")
+                return copied!
             }
+            let channels = try packedViews(views, 1)?.first?.channels ?? first().channels
+            shape = try pipeline.batchShape(count: count, channels: channels, seed: seed, startIndex: Int(startIndex), first: first)
         }
         for (axis, size) in shape.enumerated() { shapeTarget[axis] = Int64(size) }
     }

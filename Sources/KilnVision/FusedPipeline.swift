@@ -10,15 +10,17 @@ import KilnCore
 /// step-by-step path is the reference (tests compare them).
 struct FusedPlan: Sendable {
     let resample: any Augmentation
+    /// What the resampling step makes.
+    let size: (width: Int, height: Int)
     let tail: [any Augmentation]
 
     /// The plan for `pipeline`'s steps, or nil when they do not have this shape.
     init?(_ root: Composition) {
         guard case .compose = root.kind, let first = root.children.first else { return nil }
         if let resize = first as? ResizeTransform, resize.interpolation == .bilinear {
-            resample = resize
+            (resample, size) = (resize, (resize.width, resize.height))
         } else if let crop = first as? RandomResizedCrop, crop.interpolation == .bilinear {
-            resample = crop
+            (resample, size) = (crop, (crop.width, crop.height))
         } else {
             return nil
         }
@@ -28,10 +30,7 @@ struct FusedPlan: Sendable {
 
     /// Every sample's size, when the resampling step always runs: (width, height).
     func outputSize(root: Composition) -> (width: Int, height: Int)? {
-        guard root.probability >= 1, resample.probability >= 1 else { return nil }
-        if let crop = resample as? RandomResizedCrop { return (crop.width, crop.height) }
-        let resize = resample as! ResizeTransform
-        return (resize.width, resize.height)
+        root.probability >= 1 && resample.probability >= 1 ? size : nil
     }
 
     /// Renders sample `index` into `output` (the sample's slot of the batch); false when this
@@ -44,15 +43,11 @@ struct FusedPlan: Sendable {
         guard random.nextUnitDouble() < root.probability else { return false }
         // The resampling step.
         var window = (x: 0, y: 0, width: image.width, height: image.height)
-        let width: Int, height: Int
+        let (width, height) = size
         let resampleDraw = random.nextUnitDouble()
         guard resampleDraw < resample.probability else { return false }
         if let crop = resample as? RandomResizedCrop {
             window = crop.window(width: image.width, height: image.height, &random)
-            (width, height) = (crop.width, crop.height)
-        } else {
-            let resize = resample as! ResizeTransform
-            (width, height) = (resize.width, resize.height)
         }
         guard width == expectedWidth, height == expectedHeight else { return false }
         // Flips, and the brightness/contrast changes drawn as one map of the levels.

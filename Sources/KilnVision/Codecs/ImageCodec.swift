@@ -43,13 +43,20 @@ public enum ImageCodec {
             let orientation = EXIFOrientation.read(jpeg: bytes)
             guard orientation.value != 1 else { return try JPEG.decode(bytes, into: target) }
             let image = orientation.apply(to: try JPEG.decode(bytes))
-            guard target.count == image.pixels.count else {
-                throw KilnError.shapeMismatch("the JPEG is \(image.height)×\(image.width)×\(image.channels) (\(image.pixels.count) bytes), the output holds \(target.count)")
-            }
+            try checkTarget(target, holds: (image.width, image.height, image.channels), of: "JPEG")
             image.pixels.withUnsafeBytes { target.copyMemory(from: $0) }
             return (image.width, image.height, image.channels)
         case .png: return try PNG.decode(bytes, into: target)
         case nil: throw KilnError.format("not a JPEG or PNG image (unknown signature)")
+        }
+    }
+
+    /// That `target` holds exactly an image of `size` (HWC bytes), else a shape mismatch naming both.
+    static func checkTarget(_ target: UnsafeMutableRawBufferPointer, holds size: (width: Int, height: Int, channels: Int),
+                            of format: String) throws {
+        let bytes = size.width * size.height * size.channels
+        guard target.count == bytes else {
+            throw KilnError.shapeMismatch("the \(format) is \(size.height)×\(size.width)×\(size.channels) (\(bytes) bytes), the output holds \(target.count)")
         }
     }
 

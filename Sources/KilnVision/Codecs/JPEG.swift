@@ -50,9 +50,7 @@ enum JPEG {
                                into target: UnsafeMutableRawBufferPointer) throws -> (width: Int, height: Int, channels: Int) {
         let (width, height, channels) = try header(bytes, handle)
         try Image.check(width: width, height: height, channels: channels)
-        guard target.count == width * height * channels else {
-            throw KilnError.shapeMismatch("the JPEG is \(height)×\(width)×\(channels) (\(width * height * channels) bytes), the output holds \(target.count)")
-        }
+        try ImageCodec.checkTarget(target, holds: (width, height, channels), of: "JPEG")
         let pixelFormat = channels == 1 ? TJPF_GRAY : TJPF_RGB
         let status = bytes.withUnsafeBufferPointer { source in
             tjDecompress2(handle, source.baseAddress, UInt(source.count), target.baseAddress?.assumingMemoryBound(to: UInt8.self),

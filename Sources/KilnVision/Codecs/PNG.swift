@@ -27,9 +27,7 @@ enum PNG {
         try begin(&image, bytes)
         let channels = channels(of: image.format), width = Int(image.width), height = Int(image.height)
         try Image.check(width: width, height: height, channels: channels)
-        guard target.count == width * height * channels else {
-            throw KilnError.shapeMismatch("the PNG is \(height)×\(width)×\(channels) (\(width * height * channels) bytes), the output holds \(target.count)")
-        }
+        try ImageCodec.checkTarget(target, holds: (width, height, channels), of: "PNG")
         image.format = format(channels: channels)
         let ok = png_image_finish_read(&image, nil, target.baseAddress, png_int_32(width * channels), nil)
         guard ok != 0 else { throw KilnError.format("corrupt or truncated PNG: \(message(image))") }
