@@ -88,9 +88,8 @@ let package = Package(
         .target(
             name: "KilnLoad",
             dependencies: [
-                "KilnCore", "KilnTabular",
+                "KilnCore", "KilnTabular", "CKilnSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),

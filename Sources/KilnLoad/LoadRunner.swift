@@ -1,7 +1,6 @@
 import KilnCore
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOPosix
 
 /// One second of a run, for the live progress line.
 public struct LoadProgress: Sendable {
@@ -19,8 +18,8 @@ public struct LoadProgress: Sendable {
     }
 }
 
-/// Runs a load plan on its event loops. `stop()` (from any thread, e.g. on Ctrl-C) ends the run
-/// early with a complete result.
+/// Runs a load plan on its event loops (one thread each). `stop()` (from any thread, e.g. on
+/// Ctrl-C) ends the run early with a complete result.
 public final class LoadRun: Sendable {
     public let plan: LoadPlan
     private let state = NIOLockedValueBox(State())
@@ -28,7 +27,7 @@ public final class LoadRun: Sendable {
     private struct State {
         var stopped = false
         var stopTime: UInt64 = 0
-        var workers: [NIOLoopBound<LoadWorker>] = []
+        var workers: [LoadWorker] = []
     }
 
     public init(plan: LoadPlan) throws {
@@ -37,13 +36,13 @@ public final class LoadRun: Sendable {
 
     /// Stops sending; requests in flight get up to a second to finish.
     public func stop() {
-        let workers = state.withLockedValue { state -> [NIOLoopBound<LoadWorker>] in
+        let workers = state.withLockedValue { state -> [LoadWorker] in
             guard !state.stopped else { return [] }
             state.stopped = true
             state.stopTime = uptimeNow()
             return state.workers
         }
-        for worker in workers { worker.eventLoop.execute { worker.value.abort() } }
+        for worker in workers { worker.loop.execute { worker.abort() } }
     }
 
     public func run(progress: (@Sendable (LoadProgress) -> Void)? = nil) async throws -> LoadResult {
@@ -53,55 +52,61 @@ public final class LoadRun: Sendable {
         } catch {
             throw KilnError.invalidArgument("cannot resolve host '\(plan.target.host)': \(error)")
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: plan.threads)
-        do {
-            let result = try await run(on: group, address: address, progress: progress)
-            try? await group.shutdownGracefully()
-            return result
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
-        }
-    }
-
-    private func run(on group: MultiThreadedEventLoopGroup, address: SocketAddress,
-                     progress: (@Sendable (LoadProgress) -> Void)?) async throws -> LoadResult {
+        let loops = try (0..<plan.threads).map { _ in try SocketLoop() }
         let requests = EncodedRequests(plan: plan)
         let start = uptimeNow() + 20_000_000
         let warmup = UInt64(plan.warmup * 1e9)
         let clock = RunClock(start: start, measureStart: start + warmup,
                              end: start + warmup + UInt64(plan.measuredDuration * 1e9))
-        let loops = (0..<plan.threads).map { _ in group.next() }
-        var futures: [EventLoopFuture<WorkerResult>] = []
-        for (index, loop) in loops.enumerated() {
-            let plan = self.plan
-            let worker = try await loop.submit {
-                NIOLoopBound(LoadWorker(loop: loop, index: index, count: loops.count, plan: plan, requests: requests,
-                                        address: address, clock: clock), eventLoop: loop)
-            }.get()
-            let abortNow = state.withLockedValue { state in
-                state.workers.append(worker)
-                return state.stopped
+        let finished = NIOLockedValueBox(Finished(count: loops.count))
+        let keepsIntervals = progress != nil
+        var reporter: Task<Void, Never>?
+        let results = await withCheckedContinuation { (continuation: CheckedContinuation<[WorkerResult], Never>) in
+            for (index, loop) in loops.enumerated() {
+                let worker = LoadWorker(loop: loop, index: index, count: loops.count, plan: plan, requests: requests,
+                                        address: address, clock: clock) { result in
+                    loop.stop()
+                    let all = finished.withLockedValue { $0.add(result, at: index) }
+                    if let all { continuation.resume(returning: all) }
+                }
+                worker.keepsIntervals = keepsIntervals
+                let abortNow = state.withLockedValue { state in
+                    state.workers.append(worker)
+                    return state.stopped
+                }
+                loop.execute {
+                    worker.start()
+                    if abortNow { worker.abort() }
+                }
+                loop.startThread()
             }
-            let keepsIntervals = progress != nil
-            futures.append(loop.flatSubmit {
-                worker.value.keepsIntervals = keepsIntervals
-                let future = worker.value.start()
-                if abortNow { worker.value.abort() }
-                return future
-            })
+            reporter = progress.map { report in
+                Task { await Self.reportProgress(workers: state.withLockedValue { $0.workers }, clock: clock, report) }
+            }
         }
-        let all = EventLoopFuture.whenAllSucceed(futures, on: loops[0])
-        let reporter = progress.map { report in
-            Task { await Self.reportProgress(workers: state.withLockedValue { $0.workers }, clock: clock, report) }
-        }
-        let results = try await all.get()
         reporter?.cancel()
         let stopTime = state.withLockedValue { $0.stopped ? $0.stopTime : 0 }
         return LoadResult(plan: plan, clock: clock, workers: results, stopTime: stopTime)
     }
 
-    private static func reportProgress(workers: [NIOLoopBound<LoadWorker>], clock: RunClock,
+    /// The workers' results, once all are in.
+    private struct Finished {
+        var results: [WorkerResult?]
+        var remaining: Int
+
+        init(count: Int) {
+            results = Array(repeating: nil, count: count)
+            remaining = count
+        }
+
+        mutating func add(_ result: WorkerResult, at index: Int) -> [WorkerResult]? {
+            results[index] = result
+            remaining -= 1
+            return remaining == 0 ? results.map { $0! } : nil
+        }
+    }
+
+    private static func reportProgress(workers: [LoadWorker], clock: RunClock,
                                        _ report: @Sendable (LoadProgress) -> Void) async {
         var last = uptimeNow()
         while !Task.isCancelled {
@@ -109,7 +114,9 @@ public final class LoadRun: Sendable {
             if Task.isCancelled { return }
             var snapshot = IntervalSnapshot()
             for worker in workers {
-                guard let part = try? await worker.eventLoop.submit({ worker.value.takeInterval() }).get() else { continue }
+                let part = await withCheckedContinuation { continuation in
+                    worker.loop.execute { continuation.resume(returning: worker.takeInterval()) }
+                }
                 snapshot.requests += part.requests
                 snapshot.errors += part.errors
                 snapshot.inFlight += part.inFlight

@@ -1,7 +1,6 @@
 import Histogram
 import KilnCore
 import NIOCore
-import NIOPosix
 
 /// What one event loop measured.
 struct WorkerResult: Sendable {
@@ -42,13 +41,10 @@ struct RunClock: Sendable {
 
 /// One connection of a worker and the request it carries (at most one: no pipelining).
 final class LoadConnection {
-    var channel: Channel?
-    /// The response handler's context: writes start there, skipping the pipeline's tail.
-    var context: ChannelHandlerContext?
+    /// Open or opening; nil until the next request opens one.
+    var socket: LoadSocket?
     var scanner = HTTPResponseScanner()
     var busy = false
-    /// Counts the requests this connection has carried, so that late callbacks of an earlier one are ignored.
-    var generation = 0
     /// Closed loop: whether this connection's user is running.
     var userActive = false
     var index = 0
@@ -60,9 +56,10 @@ final class LoadConnection {
 }
 
 /// The load of one event loop: its share of the connections or users, the requests it sends and
-/// what it measured. Everything here runs on its event loop.
-final class LoadWorker {
-    let loop: EventLoop
+/// what it measured. Everything here runs on its loop's thread (`takeInterval` also after the
+/// loop has ended).
+final class LoadWorker: @unchecked Sendable {
+    let loop: SocketLoop
     let workerIndex: Int
     let workerCount: Int
     let plan: LoadPlan
@@ -80,22 +77,23 @@ final class LoadWorker {
     /// Whether a progress reporter reads the intervals (else they are not kept).
     var keepsIntervals = true
     private var result = WorkerResult(byTemplate: [])
-    private let promise: EventLoopPromise<WorkerResult>
+    private let onFinish: (WorkerResult) -> Void
 
     /// Requests this worker has started: request `sentCount` next has global index
     /// `sentCount * workerCount + workerIndex`.
     private var sentCount = 0
     private var cursor = 0
     private var nextIntended: UInt64?
-    private var timer: Scheduled<Void>?
+    private var timer: TimerHeap.ID?
     private var inFlight = 0
     private var stopping = false
     /// After an abort: in-flight requests still unanswered then are dropped.
     private var abortDeadline: UInt64?
     private var finished = false
 
-    init(loop: EventLoop, index: Int, count: Int, plan: LoadPlan, requests: EncodedRequests,
-         address: SocketAddress, clock: RunClock) {
+    /// `onFinish` is called on the loop's thread when the worker is done.
+    init(loop: SocketLoop, index: Int, count: Int, plan: LoadPlan, requests: EncodedRequests,
+         address: SocketAddress, clock: RunClock, onFinish: @escaping (WorkerResult) -> Void) {
         self.loop = loop
         self.workerIndex = index
         self.workerCount = count
@@ -112,7 +110,7 @@ final class LoadWorker {
         schedule = LoadSchedule(level: level, warmup: plan.warmup, duration: plan.duration, stages: plan.stages)
         timeoutNanoseconds = UInt64(plan.timeout * 1e9)
         stats = Array(repeating: RequestStatistics(), count: plan.requests.count)
-        promise = loop.makePromise(of: WorkerResult.self)
+        self.onFinish = onFinish
     }
 
     var isOpenLoop: Bool {
@@ -120,9 +118,8 @@ final class LoadWorker {
         return false
     }
 
-    /// Starts the load at the clock's start; the future completes when the worker is done.
-    func start() -> EventLoopFuture<WorkerResult> {
-        let isolated = loop.assumeIsolated()
+    /// Starts the load at the clock's start.
+    func start() {
         if isOpenLoop {
             let share = plan.connections / workerCount + (workerIndex < plan.connections % workerCount ? 1 : 0)
             connections = (0..<share).map { _ in LoadConnection() }
@@ -130,10 +127,9 @@ final class LoadWorker {
             nextIntended = intendedTime(of: globalIndex(sentCount))
             armTimer()
         } else {
-            isolated.scheduleTask(deadline: .uptimeNanoseconds(clock.start)) { self.adjustUsers() }
+            loop.schedule(at: clock.start) { self.adjustUsers() }
         }
         scheduleSweep()
-        return promise.futureResult
     }
 
     /// Stops sending; requests in flight get one more second.
@@ -180,7 +176,7 @@ final class LoadWorker {
 
     private func armTimer() {
         guard timer == nil, let next = nextIntended, !idle.isEmpty else { return }
-        timer = loop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(next)) {
+        timer = loop.schedule(at: next) {
             self.timer = nil
             self.pump()
         }
@@ -211,7 +207,7 @@ final class LoadWorker {
         }
         // Ramps need the level followed closely; a constant level needs only the end.
         let delay: UInt64 = plan.stages.isEmpty ? clock.end - now : min(100_000_000, clock.end - now)
-        loop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(now + delay)) { self.adjustUsers() }
+        loop.schedule(at: now + delay) { self.adjustUsers() }
     }
 
     /// `now`, when given, is a reading of the clock taken just before (it saves another).
@@ -232,28 +228,27 @@ final class LoadWorker {
         guard think.upperBound > 0 else { return nextUserRequest(connection, now: now) }
         var random = Philox(seed: plan.seed).stream(UInt64(index))
         let seconds = think.lowerBound + (think.upperBound - think.lowerBound) * random.nextUnitDouble()
-        loop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { self.nextUserRequest(connection) }
+        loop.schedule(at: now + UInt64(seconds * 1e9)) { self.nextUserRequest(connection) }
     }
 
     // MARK: - Requests
 
     private func send(on connection: LoadConnection, index: Int, intended: UInt64, now: UInt64) {
         connection.busy = true
-        connection.generation &+= 1
         connection.index = index
         connection.template = requests.template(index)
         connection.intended = intended
         connection.sent = now
         inFlight += 1
         if intended >= clock.measureStart, now - intended > result.maxSendLag { result.maxSendLag = now - intended }
-        if let channel = connection.channel {
-            write(connection, on: channel, now: now)
+        if let socket = connection.socket {
+            write(connection, on: socket, now: now)
         } else {
             connect(connection)
         }
     }
 
-    private func write(_ connection: LoadConnection, on channel: Channel, now: UInt64) {
+    private func write(_ connection: LoadConnection, on socket: LoadSocket, now: UInt64) {
         let buffer = requests.buffer(template: connection.template, index: connection.index)
         connection.sent = now
         if !isOpenLoop { connection.intended = now }  // a closed loop has no schedule: both latencies agree
@@ -261,66 +256,42 @@ final class LoadWorker {
         connection.bytesSent = buffer.readableBytes
         connection.scanner.expectsNoBody = isHead[connection.template]
         if shouldRecord(connection), now > result.lastSend { result.lastSend = now }
-        if let context = connection.context {  // set and cleared with `connection.channel`
-            context.writeAndFlush(NIOAny(buffer), promise: nil)
-        } else {
-            channel.writeAndFlush(buffer, promise: nil)
-        }
+        socket.send(buffer)
     }
 
     private func connect(_ connection: LoadConnection) {
-        let generation = connection.generation
-        ClientBootstrap(group: loop)
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            // One response per readiness event: a second read would only return EAGAIN.
-            .channelOption(ChannelOptions.maxMessagesPerRead, value: 1)
-            .connectTimeout(.nanoseconds(Int64(timeoutNanoseconds)))
-            .connect(to: address)
-            .assumeIsolated()
-            .whenComplete { outcome in
-                let current = connection.busy && connection.generation == generation
-                switch outcome {
-                case .success(let channel):
-                    guard current, channel.isActive else {
-                        channel.close(promise: nil)
-                        if current { self.fail(connection, .closed) }
-                        return
-                    }
-                    connection.channel = channel
-                    connection.scanner = HTTPResponseScanner()
-                    do {
-                        try channel.pipeline.syncOperations.addHandler(LoadResponseHandler(worker: self, connection: connection))
-                    } catch {
-                        connection.channel = nil
-                        channel.close(promise: nil)
-                        self.fail(connection, .connect)
-                        return
-                    }
-                    self.write(connection, on: channel, now: uptimeNow())
-                case .failure:
-                    if current { self.fail(connection, .connect) }
-                }
-            }
+        do {
+            connection.socket = try LoadSocket(connectingTo: address, on: loop, worker: self, connection: connection)
+            connection.scanner = HTTPResponseScanner()
+        } catch {  // no socket at all (out of descriptors): a connect error, said from the loop
+            loop.schedule(at: 0) { if connection.busy && connection.socket == nil { self.fail(connection, .connect) } }
+        }
+    }
+
+    /// The connection's socket is open: its request goes out.
+    func connected(_ socket: LoadSocket, for connection: LoadConnection) {
+        guard connection.socket === socket, connection.busy else {  // its request ended meanwhile
+            if connection.socket === socket { drop(connection) } else { socket.close() }
+            return
+        }
+        write(connection, on: socket, now: uptimeNow())
     }
 
     private func shouldRecord(_ connection: LoadConnection) -> Bool {
         isOpenLoop ? connection.intended >= clock.measureStart : connection.sent >= clock.measureStart
     }
 
-    /// Bytes from the connection whose handler's context is `context` (a connection dropped
-    /// since has another context, or none).
-    func received(_ buffer: ByteBuffer, from context: ChannelHandlerContext, for connection: LoadConnection) {
-        guard connection.context === context else { return }
+    /// Bytes from the connection's socket `socket` (a socket dropped since is not the connection's).
+    func received(_ bytes: UnsafeRawBufferPointer, from socket: LoadSocket, for connection: LoadConnection) {
+        guard connection.socket === socket else { return }
         guard connection.busy else {  // bytes nobody asked for: the connection is out of step
             drop(connection)
             return
         }
-        connection.bytesReceived += buffer.readableBytes
+        connection.bytesReceived += bytes.count
         var response: HTTPResponseScanner.Response?
         do {
-            try buffer.withUnsafeReadableBytes { bytes in
-                try connection.scanner.scan(bytes) { response = $0 }
-            }
+            try connection.scanner.scan(bytes) { response = $0 }
         } catch {
             fail(connection, .invalidResponse)
             return
@@ -328,12 +299,14 @@ final class LoadWorker {
         if let response { complete(connection, response) }
     }
 
-    func closed(_ context: ChannelHandlerContext, for connection: LoadConnection) {
-        guard connection.context === context else { return }
-        connection.channel = nil
-        connection.context = nil
+    /// The socket was closed by the server or broke (or never connected).
+    func closed(_ socket: LoadSocket, for connection: LoadConnection, connectFailed: Bool) {
+        guard connection.socket === socket else { return }
+        connection.socket = nil
         guard connection.busy else { return }
-        if let response = connection.scanner.closed() {
+        if connectFailed {
+            fail(connection, .connect)
+        } else if let response = connection.scanner.closed() {
             complete(connection, response)
         } else {
             fail(connection, .closed)
@@ -364,17 +337,15 @@ final class LoadWorker {
             interval.requests += 1
             interval.errors += 1
         }
-        if kind != .connect { drop(connection) }
+        drop(connection)
         release(connection, after: kind == .connect)
     }
 
     /// Closes the connection; the next request opens a new one.
     private func drop(_ connection: LoadConnection) {
-        let channel = connection.channel
-        connection.channel = nil  // first: closing runs channelInactive at once
-        connection.context = nil
+        connection.socket?.close()
+        connection.socket = nil
         connection.scanner = HTTPResponseScanner()
-        channel?.close(promise: nil)
     }
 
     /// The connection's request is over: it takes the next one.
@@ -387,7 +358,7 @@ final class LoadWorker {
             pump(now: now)
         } else if connectFailure {
             // Pace a user whose server is gone instead of spinning.
-            loop.assumeIsolated().scheduleTask(in: .milliseconds(10)) { self.nextUserRequest(connection) }
+            loop.schedule(at: uptimeNow() + 10_000_000) { self.nextUserRequest(connection) }
         } else {
             thinkThenContinue(connection, after: connection.index, now: now ?? uptimeNow())
         }
@@ -395,8 +366,8 @@ final class LoadWorker {
     }
 
     private func scheduleSweep() {
-        let tick = Int64(min(100_000_000, max(1_000_000, timeoutNanoseconds / 4)))
-        loop.assumeIsolated().scheduleTask(in: .nanoseconds(tick)) {
+        let tick = min(100_000_000, max(1_000_000, timeoutNanoseconds / 4))
+        loop.schedule(at: uptimeNow() + tick) {
             guard !self.finished else { return }
             self.sweep()
             self.scheduleSweep()
@@ -416,7 +387,7 @@ final class LoadWorker {
             return
         }
         for connection in connections where connection.busy && now - connection.sent > timeoutNanoseconds {
-            fail(connection, .timeout)
+            fail(connection, connection.socket?.isConnecting == true ? .connect : .timeout)
         }
         // The server never drained the backlog: give up one timeout after the end.
         if isOpenLoop, !stopping, now > clock.end + timeoutNanoseconds {
@@ -429,7 +400,7 @@ final class LoadWorker {
     private func stopSending() {
         if result.stoppedSending == 0 { result.stoppedSending = uptimeNow() }
         if isOpenLoop {
-            timer?.cancel()
+            if let timer { loop.cancel(timer) }
             timer = nil
             while let intended = nextIntended {
                 if intended >= clock.measureStart { result.unsent += 1 }
@@ -450,41 +421,9 @@ final class LoadWorker {
             guard stopping else { return }
         }
         finished = true
-        timer?.cancel()
+        if let timer { loop.cancel(timer) }
         for connection in connections { drop(connection) }
         result.byTemplate = stats
-        promise.succeed(result)
-    }
-}
-
-/// Hands a connection's bytes and its closing to the worker.
-final class LoadResponseHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let worker: LoadWorker
-    private let connection: LoadConnection
-
-    init(worker: LoadWorker, connection: LoadConnection) {
-        self.worker = worker
-        self.connection = connection
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        connection.context = context
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        worker.received(unwrapInboundIn(data), from: context, for: connection)
-    }
-
-    /// Nothing after this handler wants to hear of it.
-    func channelReadComplete(context: ChannelHandlerContext) {}
-
-    func channelInactive(context: ChannelHandlerContext) {
-        worker.closed(context, for: connection)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        context.close(promise: nil)
+        onFinish(result)
     }
 }

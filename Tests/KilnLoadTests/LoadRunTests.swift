@@ -84,6 +84,22 @@ import Testing
         #expect(timedOut.total.errors[.timeout] == 20)
     }
 
+    /// A body larger than the socket takes at once goes out in parts as it drains, and an answer
+    /// larger than one read comes in parts: every request completes, counted exactly.
+    @Test func largeBodiesBothWays() async throws {
+        let answer = 300_000, body = 4_000_000
+        let server = try ScriptedServer(.init(body: String(repeating: "x", count: answer)))
+        defer { server.shutdown() }
+        var plan = try plan(server, .openLoop(rate: 20), duration: 1, connections: 2)
+        plan.requests = [RequestTemplate(method: "POST", path: "/", body: Array(repeating: UInt8(ascii: "y"), count: body))]
+        let result = try await LoadRun(plan: plan).run()
+        #expect(result.total.requests == 20)
+        #expect(result.total.errorCount == 0)
+        #expect(server.bodyBytes == 20 * body)
+        #expect(result.total.bytesReceived > 20 * answer && result.total.bytesReceived < 20 * (answer + 200))
+        #expect(result.total.bytesSent > 20 * body)
+    }
+
     @Test func refusedConnectionsAreConnectErrors() async throws {
         let server = try ScriptedServer()
         let url = server.url

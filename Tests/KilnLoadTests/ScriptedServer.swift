@@ -22,6 +22,7 @@ final class ScriptedServer: Sendable {
     let started = NIODeadline.now()
     private let counter = NIOLockedValueBox(0)
     private let paths = NIOLockedValueBox([String]())
+    private let bodyCounter = NIOLockedValueBox(0)
     private let channel: NIOLockedValueBox<Channel?> = NIOLockedValueBox(nil)
 
     init(_ behaviour: Behaviour = Behaviour()) throws {
@@ -45,6 +46,8 @@ final class ScriptedServer: Sendable {
     var count: Int { counter.withLockedValue { $0 } }
     /// Their paths, in arrival order.
     var receivedPaths: [String] { paths.withLockedValue { $0 } }
+    /// Bytes of request bodies received so far.
+    var bodyBytes: Int { bodyCounter.withLockedValue { $0 } }
 
     func shutdown() {
         try? channel.withLockedValue { $0 }?.close().wait()
@@ -81,7 +84,7 @@ final class ScriptedServer: Sendable {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
             case .head(let head): path = head.uri
-            case .body: break
+            case .body(let bytes): server.bodyCounter.withLockedValue { $0 += bytes.readableBytes }
             case .end:
                 let number = server.arrived(path: path)
                 let behaviour = server.behaviour
