@@ -5,8 +5,8 @@ import NIOCore
 /// What one event loop measured.
 struct WorkerResult: Sendable {
     var byTemplate: [RequestStatistics]
-    /// Open loop: requests intended before the end that were never sent (the run was stopped,
-    /// or the server never let the backlog drain).
+    /// Open loop: requests intended before the end (or before a stop) that were never sent (the
+    /// server never let the backlog drain).
     var unsent = 0
     /// The largest delay between a request's intended time and its sending, in nanoseconds.
     var maxSendLag: UInt64 = 0
@@ -402,11 +402,14 @@ final class LoadWorker: @unchecked Sendable {
         if isOpenLoop {
             if let timer { loop.cancel(timer) }
             timer = nil
-            while let intended = nextIntended {
+            // Stopped (Ctrl-C): what was due by then and never left; else all that was left.
+            let cutoff = abortDeadline.map { $0 - 1_000_000_000 } ?? .max
+            while let intended = nextIntended, intended < cutoff {
                 if intended >= clock.measureStart { result.unsent += 1 }
                 sentCount += 1
                 nextIntended = intendedTime(of: globalIndex(sentCount))
             }
+            nextIntended = nil
         } else {
             stopping = true
         }

@@ -100,6 +100,26 @@ import Testing
         #expect(result.total.bytesSent > 20 * body)
     }
 
+    /// Ctrl-C: the run ends within the second given to requests in flight, and the requests
+    /// planned after the stop are not "never sent".
+    @Test func stoppingEarlyReportsWhatRan() async throws {
+        let server = try ScriptedServer()
+        defer { server.shutdown() }
+        let run = try LoadRun(plan: plan(server, .openLoop(rate: 1000), duration: 30))
+        Task {
+            try await Task.sleep(nanoseconds: 500_000_000)
+            run.stop()
+        }
+        let started = uptimeNow()
+        let result = try await run.run()
+        #expect(Double(uptimeNow() - started) / 1e9 < 2)
+        #expect(result.stoppedEarly)
+        #expect(result.unsent == 0)
+        #expect((400...600).contains(result.total.requests), "\(result.total.requests) requests")
+        #expect(result.total.requests == server.count)
+        #expect(result.rateHeld)
+    }
+
     @Test func refusedConnectionsAreConnectErrors() async throws {
         let server = try ScriptedServer()
         let url = server.url
