@@ -49,9 +49,14 @@ final class LoadSocket {
 
     deinit { if isOpen { Glibc.close(fd) } }
 
-    /// Sends `buffer` (a connected socket only).
+    /// Sends `buffer` (a connected socket only), after what is still waiting to go out (a
+    /// server may answer before it has read all of a large body).
     func send(_ buffer: ByteBuffer) {
-        guard isOpen, unsent == nil else { return }
+        guard isOpen else { return }
+        if unsent != nil {
+            unsent!.writeImmutableBuffer(buffer)
+            return
+        }
         let sent = buffer.withUnsafeReadableBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         if sent == buffer.readableBytes { return }
         // A broken connection is seen by the next read, which the loop reports (EPOLLERR/HUP).
