@@ -127,14 +127,15 @@ import Testing
         }
     }
 
-    /// The vertical flip (rows copied in pairs from both ends) reverses the rows, for odd and even
-    /// heights, one row included.
-    @Test(arguments: [1, 6, 7])
-    func verticalFlipReversesTheRows(height: Int) throws {
-        let image = try pattern(width: 9, height: height, channels: 3)
+    /// The vertical flip (rows copied in pairs from both ends, 64 bytes at a time, then the rest)
+    /// reverses the rows, for odd and even heights, one row included, rows shorter than 64 bytes,
+    /// with a rest, and a whole number of 64 bytes.
+    @Test(arguments: [(9, 1), (9, 6), (9, 7), (37, 7), (37, 8), (512, 5)])
+    func verticalFlipReversesTheRows(width: Int, height: Int) throws {
+        let image = try pattern(width: width, height: height, channels: 3)
         let flipped = Geometry.flipVertical(image)
         for y in 0..<height {
-            for x in 0..<9 {
+            for x in 0..<width {
                 for c in 0..<3 { #expect(flipped[x, y, c] == image[x, height - 1 - y, c]) }
             }
         }

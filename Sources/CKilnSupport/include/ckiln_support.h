@@ -33,6 +33,16 @@ void ckiln_stream_fence(void);
 /// arrays): a tensor streamed through once then costs a TLB miss per 2 MiB instead of per 4 KiB.
 void ckiln_advise_huge_pages(void *address, size_t bytes);
 
+/// Asks for the `bytes` bytes at `start` to be brought into the caches (prefetches, one per
+/// line): for rows read in an order the hardware prefetchers do not follow (they follow
+/// ascending streams; a row read backwards, or rows taken bottom to top, wait on every line).
+void ckiln_prefetch(const void *start, size_t bytes);
+
+/// Rows of `row_bytes` bytes in reverse order: output row y is source row `height - 1 - y`
+/// (a vertical flip), in pairs from both ends; the rows read bottom to top are prefetched a
+/// row ahead.
+void ckiln_copy_rows_reversed(const uint8_t *source, uint8_t *target, size_t row_bytes, size_t height);
+
 /// `target[i] = table[source[i]]` for i < count (`table`: 256 bytes): 64 bytes a step with
 /// AVX-512 VBMI's byte permutes where the CPU has them, else one byte at a time. `source` and
 /// `target` may be the same.
