@@ -41,3 +41,5 @@ int ckiln_poll_wait(int poll, ckiln_event *events, int capacity, int64_t timeout
 int ckiln_wake_create(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
 void ckiln_thread_precise_timers(void) { prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL); }
+
+void ckiln_thread_name(const char *name) { prctl(PR_SET_NAME, (unsigned long)name, 0UL, 0UL, 0UL); }

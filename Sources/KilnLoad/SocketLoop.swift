@@ -56,6 +56,7 @@ final class SocketLoop: @unchecked Sendable {
         let loop = Unmanaged.passRetained(self).toOpaque()
         let started = pthread_create(&thread, nil, { argument in
             let loop = Unmanaged<SocketLoop>.fromOpaque(argument!).takeRetainedValue()
+            ckiln_thread_name("kiln-load")  // as top and perf show it
             loop.run()
             return nil
         }, loop)

@@ -26,6 +26,8 @@ int ckiln_poll_wait(int poll, ckiln_event *events, int capacity, int64_t timeout
 /// Timeouts of the calling thread end on time rather than up to 50 µs late (the default timer
 /// slack), so that a scheduled request leaves when it is due.
 void ckiln_thread_precise_timers(void);
+/// Names the calling thread (at most 15 characters) for top, ps and perf.
+void ckiln_thread_name(const char *name);
 /// A non-blocking, close-on-exec eventfd.
 int ckiln_wake_create(void);
 
