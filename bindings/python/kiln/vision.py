@@ -95,9 +95,25 @@ class Pipeline:
         check(_ffi.lib.kiln_augment_pipeline_info(self._handle, ctypes.byref(normalizes), ctypes.byref(chw)))
         self.normalizes = bool(normalizes.value)
         self.layout = "CHW" if chw.value else "HWC"
-        self._spare = None  # the last batch's array, reused once nothing else refers to it
-        self._unshared = 0  # its reference count when only this object refers to it
-        self._unshared_base = 0  # and that of the memory's owner
+        self._owners = []  # the memory of the last two batches, written again once nothing else refers to it
+        self._unshared = 0  # an owner's reference count when only this object refers to it
+
+    def _batch_array(self, shape):
+        """Memory for a batch of `shape`: fresh memory of this size costs page faults about as long
+        as the batch's own work, so one of the last two batches' is written again once nothing
+        else refers to it — a batch still held, viewed or wrapped (torch.from_numpy) is never
+        overwritten, and a loop that holds the last batch while asking for the next
+        (`x = pipeline.batch(...)`) gets the one before. Whether anything else refers to an owner
+        is its reference count against one measured the same way when only this object did."""
+        size = int(np.prod(shape)) + 16
+        for owner in self._owners:
+            if owner.size >= size and sys.getrefcount(owner) <= self._unshared:
+                return _aligned_view(owner, shape)
+        self._owners = self._owners[-1:] + [np.empty(size, dtype=np.float32)]
+        for owner in self._owners:
+            unshared = sys.getrefcount(owner)
+        self._unshared = unshared  # the new owner's, held by nothing else yet
+        return _aligned_view(self._owners[-1], shape)
 
     def __del__(self):
         handle = getattr(self, "_handle", None)
@@ -135,27 +151,17 @@ class Pipeline:
         pointer = views.ctypes.data_as(ctypes.POINTER(_ffi.ImageView))
         shape = (ctypes.c_int64 * 4)()
         check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, None, 0, shape))
-        out = self._spare
-        # A fresh array of this size costs page faults about a quarter of the batch's own work, so
-        # the previous one is written again when only this object refers to it: a batch still
-        # held — or viewed, or wrapped by torch.from_numpy — is never overwritten. The count to
-        # compare with is measured in the same place, whatever the interpreter's own references.
-        # The array is a view of an aligned slice: a view of it refers to the slice's owner.
-        if (out is None or out.shape != tuple(shape) or sys.getrefcount(out) > self._unshared
-                or sys.getrefcount(out.base) > self._unshared_base):
-            out = self._spare = _aligned_empty(tuple(shape))
-            self._unshared, self._unshared_base = sys.getrefcount(out), sys.getrefcount(out.base)
+        out = self._batch_array(tuple(shape))
         check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, out.ctypes.data, out.size, shape))
         del keep
         return out
 
 
-def _aligned_empty(shape):
-    """A float32 array of `shape` starting on a 64-byte cache line (numpy's own arrays start on
-    16 bytes): the batch's rows then line up with the lines the pipeline streams whole, about 10%
-    faster."""
+def _aligned_view(owner, shape):
+    """A float32 array of `shape` in `owner` (16 floats longer) starting on a 64-byte cache line
+    (numpy's own arrays start on 16 bytes): the batch's rows then line up with the lines the
+    pipeline streams whole, about 10% faster. Its base, and that of any view of it, is `owner`."""
     count = int(np.prod(shape))
-    owner = np.empty(count + 16, dtype=np.float32)
     start = (-owner.ctypes.data % 64) // 4
     return owner[start:start + count].reshape(shape)
 

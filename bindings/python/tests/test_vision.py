@@ -203,3 +203,23 @@ def test_a_batch_still_referred_to_is_never_overwritten(photos):
     again = pipeline.batch(images, seed=3)  # nothing held the last one: its memory is reused
     assert again.ctypes.data == address
     np.testing.assert_array_equal(again, expected)
+
+
+def test_a_loop_holding_the_last_batch_writes_the_one_before(photos):
+    """`x = pipeline.batch(...)` in a loop: the last batch is still held during the call, so the
+    one before it (released when `x` was bound again) is written, not fresh memory."""
+    pipeline = kiln.vision.Pipeline({"transforms": [{"name": "RandomResizedCrop", "size": [32, 32]}, {"name": "Normalize"}]})
+    images = [np.ascontiguousarray(photo[:64, :64]) for photo in photos[:3]]
+    batch = pipeline.batch(images, seed=1, start_index=0)
+    first, expected = batch.ctypes.data, batch.copy()
+    batch = pipeline.batch(images, seed=1, start_index=3)
+    assert batch.ctypes.data != first
+    held = batch
+    batch = pipeline.batch(images, seed=1, start_index=0)
+    assert batch.ctypes.data == first and not np.shares_memory(batch, held)
+    np.testing.assert_array_equal(batch, expected)
+    torch_like = batch.view()  # a view (as torch.from_numpy keeps) keeps its memory from being written
+    del batch, held
+    batch = pipeline.batch(images, seed=1, start_index=6)
+    assert not np.shares_memory(batch, torch_like)
+    np.testing.assert_array_equal(torch_like, expected)
