@@ -1,6 +1,7 @@
 #include "ckiln_socket.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
@@ -14,7 +15,7 @@ int ckiln_poll_watch(int poll, int fd, uint32_t events, uint64_t key, int add) {
 }
 
 int ckiln_poll_wait(int poll, ckiln_event *events, int capacity, int64_t timeout_ns) {
-    static int has_pwait2 = 1;
+    static atomic_int has_pwait2 = 1;  // shared by the loops' threads
     struct epoll_event ready[64];
     if (capacity > 64) capacity = 64;
     int count;
@@ -23,7 +24,7 @@ int ckiln_poll_wait(int poll, ckiln_event *events, int capacity, int64_t timeout
     } else if (has_pwait2) {
         struct timespec timeout = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
         count = epoll_pwait2(poll, ready, capacity, &timeout, 0);
-        if (count < 0 && errno == ENOSYS) {
+        if (count < 0 && errno != EINTR) {  // ENOSYS (kernel before 5.11), EPERM (a seccomp filter)
             has_pwait2 = 0;
             count = 0;
         }
