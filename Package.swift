@@ -100,7 +100,7 @@ let package = Package(
         ),
         .target(
             name: "KilnBenchmarks",
-            dependencies: ["KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation", "KilnVision"],
+            dependencies: ["CKilnSupport", "KilnCore", "KilnNN", "KilnTabular", "KilnTransform", "KilnValidation", "KilnVision"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -132,11 +132,14 @@ def throughput_key(case):
 
 
 def pooled(cases):
-    """Merges the cases of several rounds: all samples together, best and median recomputed."""
+    """Merges the cases of several rounds: all samples (and memory-floor samples) together, best and
+    median recomputed."""
     merged = {}
     for case in cases:
-        entry = merged.setdefault(case["name"], dict(case, samples_ms=[]))
-        entry["samples_ms"] += case["samples_ms"]
+        pooled_keys = [key for key in ("samples_ms", "memory_floor_samples_ms") if key in case]
+        entry = merged.setdefault(case["name"], dict(case, **{key: [] for key in pooled_keys}))
+        for key in pooled_keys:
+            entry[key] += case[key]
     for entry in merged.values():
         key = throughput_key(entry)
         work = entry[key] * entry["best_ms"]  # throughput x time = work per run (unit-consistent)
@@ -170,6 +173,10 @@ def notes(case):
         parts.append(f"{case['cpu_s']:.2f} CPU s")
     if "peak_mb" in case:
         parts.append(f"peak {case['peak_mb']:.0f} MB")
+    if "memory_floor_samples_ms" in case:
+        floor = case["memory_floor_samples_ms"]
+        parts.append(f"its bytes moved without the arithmetic: {min(floor):.3f} / {statistics.median(floor):.3f} ms "
+                     f"({case['images_per_s'] * case['best_ms'] / min(floor):.0f} images_per_s best)")
     return "; ".join(part for part in parts if part)
 
 

@@ -74,15 +74,40 @@ public enum AugmentSuite {
             let batch = try images(from: photos, size: 512, count: 64)
             // One batch tensor, written again each run (as a training loop reuses its buffer).
             var output = try Tensor(zeros: [64, 3, 224, 224], dtype: .float32)
-            var start = 0
-            let samples = try Stopwatch.sample(runs: runs, warmup: warmup) {
-                _ = try output.withUnsafeMutableBufferPointer(as: Float.self) { buffer in
-                    try pipeline.batch(batch, seed: 1, startIndex: start, threads: Threads.count, into: buffer)
+            // The same batches' bytes moved without the arithmetic, alternating with the pipeline.
+            let floor = try MemoryFloor(pipeline: pipeline, images: batch, count: (warmup + runs) * 64)
+            var samples: [Double] = [], floorSamples: [Double] = [], checksum: UInt8 = 0
+            for run in 0..<(warmup + runs) {
+                func time(_ body: () throws -> Void) rethrows -> Double {
+                    let start = Stopwatch.nowNanoseconds()
+                    try body()
+                    return Double(Stopwatch.nowNanoseconds() - start) / 1e6
                 }
-                start += 64
+                let pipelineRun = {
+                    _ = try output.withUnsafeMutableBufferPointer(as: Float.self) { buffer in
+                        try pipeline.batch(batch, seed: 1, startIndex: run * 64, threads: Threads.count, into: buffer)
+                    }
+                }
+                let floorRun = {
+                    try output.withUnsafeMutableBufferPointer(as: Float.self) { checksum &+= floor.run(batch, start: run * 64, into: $0.baseAddress!) }
+                }
+                let pipelineMs: Double, floorMs: Double
+                if run % 2 == 0 {
+                    pipelineMs = try time(pipelineRun)
+                    floorMs = try time(floorRun)
+                } else {
+                    floorMs = try time(floorRun)
+                    pipelineMs = try time(pipelineRun)
+                }
+                if run >= warmup {
+                    samples.append(pipelineMs)
+                    floorSamples.append(floorMs)
+                }
             }
             results.append(BenchmarkResult(suite: "augment", name: "pipeline", samplesMilliseconds: samples, unit: .imagesPerSecond,
-                                           workPerRun: 64, details: [("size", .int(512)), ("batch", .int(64)), ("threads", .int(Threads.count))]))
+                                           workPerRun: 64, details: [("size", .int(512)), ("batch", .int(64)), ("threads", .int(Threads.count)),
+                                                                     ("memory_floor_samples_ms", .array(floorSamples.map(JSONValue.double)))]))
+            blackHole(checksum)
         }
         return results
     }

@@ -80,6 +80,51 @@ import Testing
         }
     }
 
+    /// The kernel multiplies bytes by the weights' high and low parts (`w = 16·h + l`): at the
+    /// extremes of the weights — a whole weight on one tap, sums up to the 2056 allowed — and of
+    /// the bytes (255 everywhere, and alternating 0 and 255) it still gives the formula's values.
+    @Test func splitWeightsGiveTheFormulaAtTheirExtremes() throws {
+        let pairs: [(Int32, Int32)] = [(2048, 0), (0, 2048), (2048, 8), (8, 2048), (1028, 1028), (2047, 1), (1, 2047), (16, 2032),
+                                       (15, 2033), (1024, 1024), (2040, 16), (0, 0), (31, 2017), (2017, 31), (1111, 937), (2025, 31)]
+        let width = pairs.count, sourceWidth = 40
+        let left = (0..<width).map { Int32($0 * 2) }, right = (0..<width).map { Int32($0 * 2 + 1) }
+        let blocks = UnsafeMutablePointer<ckiln_rgb_block>.allocate(capacity: 1)
+        defer { blocks.deallocate() }
+        #expect(ckiln_rgb_blocks_prepare(left, right, pairs.map(\.0), pairs.map(\.1), width, blocks) == 1)
+        for pattern in [{ (_: Int) in UInt8(255) }, { (i: Int) in UInt8(i % 2 == 0 ? 255 : 0) }, { (i: Int) in UInt8(i % 2 == 0 ? 0 : 255) }] {
+            let source = (0..<sourceWidth * 3).map { pattern($0 / 3) }
+            var row: Int32 = 0
+            var rowWeights: (Int16, Int16) = (2048, 0)
+            var outputs: [[Float]] = []
+            for kernel in [true, false] {
+                var planes = [Float](repeating: .nan, count: 3 * width)
+                withUnsafePointer(to: &row) { rows in
+                    withUnsafeBytes(of: &rowWeights) { weights in
+                        source.withUnsafeBufferPointer { bytes in
+                            planes.withUnsafeMutableBufferPointer { out in
+                                let base = out.baseAddress!
+                                var job = ckiln_rgb_resample_job(
+                                    source: bytes.baseAddress!, row_stride: sourceWidth * 3, row_bytes: sourceWidth * 3,
+                                    window_width: sourceWidth, window_height: 1, blocks: blocks, rows: rows,
+                                    row_weights: weights.baseAddress!.assumingMemoryBound(to: Int16.self), width: width, height: 1,
+                                    levels: nil, scale: (1, 1, 1), offset: (0, 0, 0), planes: (base, base + width, base + 2 * width))
+                                kernel ? ckiln_rgb_resample(&job) : ckiln_rgb_resample_scalar(&job)
+                            }
+                        }
+                    }
+                }
+                outputs.append(planes)
+            }
+            let expected = (0..<3 * width).map { index -> Float in
+                let x = index % width, (w0, w1) = pairs[x]
+                let h = (Int(pattern(2 * x)) * Int(w0) + Int(pattern(2 * x + 1)) * Int(w1)) / 16
+                return Float(min(255, (h * 2048 / 65536 + 2) / 4))
+            }
+            #expect(outputs[0] == expected)
+            #expect(outputs[1] == expected)
+        }
+    }
+
     /// The scalar reference is OpenCV's formula (its SIMD code's): `h = (l·a0 + r·a1) >> 4` per
     /// source row, then `((h0·b0) >> 16) + ((h1·b1) >> 16) + 2) >> 2`, mapped, times the scale
     /// plus the offset (fused).

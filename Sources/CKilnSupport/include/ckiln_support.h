@@ -38,6 +38,10 @@ void ckiln_advise_huge_pages(void *address, size_t bytes);
 /// ascending streams; a row read backwards, or rows taken bottom to top, wait on every line).
 void ckiln_prefetch(const void *start, size_t bytes);
 
+/// `ckiln_prefetch` into the level-2 cache only: for rows wanted many rows from now (many lines
+/// in flight without crowding the level-1 cache).
+void ckiln_prefetch_l2(const void *start, size_t bytes);
+
 /// Rows of `row_bytes` bytes in reverse order: output row y is source row `height - 1 - y`
 /// (a vertical flip), in pairs from both ends; the rows read bottom to top are prefetched a
 /// row ahead.
@@ -62,12 +66,15 @@ void ckiln_copy_marking_bytes(const uint8_t *source, uint8_t *target, size_t cou
 int32_t ckiln_byte_marks_are_vectorised(void);
 
 /// One block of 16 output pixels of a bilinear resample of packed RGB bytes (see
-/// `ckiln_rgb_resample`): the byte offset of its taps, then per channel the byte indices (from
-/// that offset) of each pixel's left and right tap as every other byte (the bytes between are
-/// zeroed: 16-bit lanes), and the two weights per pixel. Unused lanes of a last partial block
-/// are zero.
+/// `ckiln_rgb_resample`): the byte indices, from `base`, of each pixel's left and right tap in
+/// pairs — channel 0's 16 pairs then channel 1's in `taps[0]`, channel 2's in the first half of
+/// `taps[1]` — and the two weights per pixel, whole (`weights`) and split for byte multiplies:
+/// `weight = 16 · high + low` with high ≤ 127 (`weights_high`, `weights_low`: the 16 pairs, twice).
+/// Unused lanes of a last partial block are zero.
 typedef struct {
-    uint8_t taps[3][64];
+    uint8_t taps[2][64];
+    int8_t weights_high[64];
+    int8_t weights_low[64];
     int16_t weights[32];
     int64_t base;
 } ckiln_rgb_block;

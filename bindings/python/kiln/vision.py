@@ -13,6 +13,7 @@ import ctypes
 import json
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -95,25 +96,6 @@ class Pipeline:
         check(_ffi.lib.kiln_augment_pipeline_info(self._handle, ctypes.byref(normalizes), ctypes.byref(chw)))
         self.normalizes = bool(normalizes.value)
         self.layout = "CHW" if chw.value else "HWC"
-        self._owners = []  # the memory of the last two batches, written again once nothing else refers to it
-        self._unshared = 0  # an owner's reference count when only this object refers to it
-
-    def _batch_array(self, shape):
-        """Memory for a batch of `shape`: fresh memory of this size costs page faults about as long
-        as the batch's own work, so one of the last two batches' is written again once nothing
-        else refers to it — a batch still held, viewed or wrapped (torch.from_numpy) is never
-        overwritten, and a loop that holds the last batch while asking for the next
-        (`x = pipeline.batch(...)`) gets the one before. Whether anything else refers to an owner
-        is its reference count against one measured the same way when only this object did."""
-        size = int(np.prod(shape)) + 16
-        for owner in self._owners:
-            if owner.size >= size and sys.getrefcount(owner) <= self._unshared:
-                return _aligned_view(owner, shape)
-        self._owners = self._owners[-1:] + [np.empty(size, dtype=np.float32)]
-        for owner in self._owners:
-            unshared = sys.getrefcount(owner)
-        self._unshared = unshared  # the new owner's, held by nothing else yet
-        return _aligned_view(self._owners[-1], shape)
 
     def __del__(self):
         handle = getattr(self, "_handle", None)
@@ -151,10 +133,41 @@ class Pipeline:
         pointer = views.ctypes.data_as(ctypes.POINTER(_ffi.ImageView))
         shape = (ctypes.c_int64 * 4)()
         check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, None, 0, shape))
-        out = self._batch_array(tuple(shape))
+        out = _batch_memory.array(tuple(shape))
         check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, out.ctypes.data, out.size, shape))
         del keep
         return out
+
+
+class _BatchMemory:
+    """Memory for batches, shared by every pipeline: fresh memory of a batch's size costs page
+    faults about as long as the batch's own work (a new `Pipeline(spec).batch(...)` per call ran
+    at half speed), so one of the last two batches' is written again once nothing else refers
+    to it — a batch still held, viewed or wrapped (torch.from_numpy) is never overwritten, and a
+    loop that holds the last batch while asking for the next (`x = pipeline.batch(...)`) gets
+    the one before. Whether anything else refers to an owner is its reference count against one
+    measured the same way when only this object did; a lock keeps two threads from taking the
+    same memory."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._owners = []
+        self._unshared = 0  # an owner's reference count when only this object refers to it
+
+    def array(self, shape):
+        size = int(np.prod(shape)) + 16
+        with self._lock:
+            for owner in self._owners:
+                if owner.size >= size and sys.getrefcount(owner) <= self._unshared:
+                    return _aligned_view(owner, shape)
+            self._owners = self._owners[-1:] + [np.empty(size, dtype=np.float32)]
+            for owner in self._owners:
+                unshared = sys.getrefcount(owner)
+            self._unshared = unshared  # the new owner's, held by nothing else yet
+            return _aligned_view(self._owners[-1], shape)
+
+
+_batch_memory = _BatchMemory()
 
 
 def _aligned_view(owner, shape):

@@ -1,5 +1,6 @@
 """kiln.vision from Python: codecs against OpenCV, batches equal single samples whatever the
 threads or splits, views read in place, errors as KilnError."""
+import threading
 from pathlib import Path
 
 import cv2
@@ -203,6 +204,34 @@ def test_a_batch_still_referred_to_is_never_overwritten(photos):
     again = pipeline.batch(images, seed=3)  # nothing held the last one: its memory is reused
     assert again.ctypes.data == address
     np.testing.assert_array_equal(again, expected)
+
+
+def test_pipelines_share_batch_memory(photos):
+    """A new `Pipeline(spec).batch(...)` per call (as a benchmark may time it) writes the memory
+    of the last batch nobody holds, not fresh memory; two threads never get the same memory."""
+    spec = {"transforms": [{"name": "RandomResizedCrop", "size": [32, 32]}, {"name": "Normalize"}]}
+    images = [np.ascontiguousarray(photo[:64, :64]) for photo in photos[:3]]
+    expected = kiln.vision.Pipeline(spec).batch(images, seed=1).copy()
+    first = kiln.vision.Pipeline(spec).batch(images, seed=1)
+    address = first.ctypes.data
+    del first
+    again = kiln.vision.Pipeline(spec).batch(images, seed=1)
+    assert again.ctypes.data == address
+    np.testing.assert_array_equal(again, expected)
+    del again
+    results = [None] * 8
+
+    def run(slot):
+        results[slot] = kiln.vision.Pipeline(spec).batch(images, seed=1)
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index, result in enumerate(results):
+        np.testing.assert_array_equal(result, expected)
+        assert not any(np.shares_memory(result, other) for other in results[index + 1:])
 
 
 def test_a_loop_holding_the_last_batch_writes_the_one_before(photos):
