@@ -30,6 +30,10 @@ import Testing
         return result
     }
 
+    @Test func blocksAreWholeCacheLines() {
+        #expect(MemoryLayout<ckiln_rgb_block>.stride == 6 * 64)
+    }
+
     @Test func steepDownscalesAreDeclined() {
         let t = taps(source: 200, target: 40, mirrored: false)  // 5×: 16 pixels span 80 source pixels
         let blocks = UnsafeMutablePointer<ckiln_rgb_block>.allocate(capacity: 3)

@@ -48,8 +48,11 @@ enum PlanarResample {
             rowWeights[2 &* k] = Int16(truncatingIfNeeded: w0)
             rowWeights[2 &* k &+ 1] = Int16(truncatingIfNeeded: w1)
         }
-        let blocks = UnsafeMutablePointer<ckiln_rgb_block>.allocate(capacity: (width + 15) / 16)
-        defer { blocks.deallocate() }
+        // On a cache line: each of a block's 64-byte fields is then one line.
+        let blockCount = (width + 15) / 16
+        let blockMemory = UnsafeMutableRawPointer.allocate(byteCount: blockCount * MemoryLayout<ckiln_rgb_block>.stride, alignment: 64)
+        defer { blockMemory.deallocate() }
+        let blocks = blockMemory.bindMemory(to: ckiln_rgb_block.self, capacity: blockCount)
         guard ckiln_rgb_blocks_prepare(left, right, weight0, weight1, width, blocks) == 1 else { return nil }
         let plane = width * height
         let source = image.base.assumingMemoryBound(to: UInt8.self) + area.y * image.rowStride + area.x * 3
