@@ -10,10 +10,10 @@
 // at the block's base with byte permutes (channels 0 and 1 in one, channel 2 in another) and
 // multiplies them by the weights' high and low parts as bytes (vpmaddubsw); the vertical pass
 // runs on 32 16-bit lanes, the byte map is two 128-byte permutes, and the floats go out with
-// non-temporal stores of whole cache lines. The horizontal sums of the source rows the next output row needs
-// are computed between the channels of this row's vertical pass, so that the stores (and the
-// reads of the source) are spread over the computing instead of arriving in bursts. (Spreading
-// them finer, a few blocks between the vertical pass's steps, was 20% slower.)
+// non-temporal stores of whole cache lines. The horizontal sums of the source rows the next
+// output row needs are computed between the channels of this row's vertical pass, so that the
+// stores (and the reads of the source) are spread over the computing instead of arriving in
+// bursts. (Spreading them finer, a few blocks between the vertical pass's steps, was 20% slower.)
 
 #include <math.h>
 #include <stdlib.h>

@@ -158,7 +158,8 @@ class _BatchMemory:
         size = int(np.prod(shape)) + 16
         with self._lock:
             for owner in self._owners:
-                if owner.size >= size and sys.getrefcount(owner) <= self._unshared:
+                # Not one more than twice the size: a small result (a single sample) would keep it alive.
+                if size <= owner.size <= 2 * size and sys.getrefcount(owner) <= self._unshared:
                     return _aligned_view(owner, shape)
             self._owners = self._owners[-1:] + [np.empty(size, dtype=np.float32)]
             for owner in self._owners:

@@ -218,7 +218,12 @@ def test_pipelines_share_batch_memory(photos):
     again = kiln.vision.Pipeline(spec).batch(images, seed=1)
     assert again.ctypes.data == address
     np.testing.assert_array_equal(again, expected)
+    size = again.nbytes
     del again
+    # A single sample does not take (and keep alive) a batch's memory more than twice its size.
+    single = kiln.vision.Pipeline(spec)(images[0], seed=1)
+    assert not address <= single.ctypes.data < address + size
+    del single
     results = [None] * 8
 
     def run(slot):
