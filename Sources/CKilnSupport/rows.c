@@ -1,22 +1,9 @@
-// Row moves whose reads run against the hardware prefetchers' direction, with prefetches.
+// Row moves whose reads run against the hardware prefetchers' direction, with prefetches
+// (`ckiln_prefetch` in ckiln_support.h).
 
 #include <string.h>
 
 #include "ckiln_support.h"
-
-void ckiln_prefetch(const void *start, size_t bytes) {
-    if (bytes == 0) return;
-    const char *first = start;
-    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(first + offset, 0, 3);
-    __builtin_prefetch(first + bytes - 1, 0, 3);  // the last line, when `start` is not line-aligned
-}
-
-void ckiln_prefetch_l2(const void *start, size_t bytes) {
-    if (bytes == 0) return;
-    const char *first = start;
-    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(first + offset, 0, 2);
-    __builtin_prefetch(first + bytes - 1, 0, 2);
-}
 
 void ckiln_copy_rows_reversed(const uint8_t *source, uint8_t *target, size_t row_bytes, size_t height) {
     // Rows in pairs from both ends, as OpenCV's flip does, a line of each at a time: the top

@@ -36,11 +36,18 @@ void ckiln_advise_huge_pages(void *address, size_t bytes);
 /// Asks for the `bytes` bytes at `start` to be brought into the caches (prefetches, one per
 /// line): for rows read in an order the hardware prefetchers do not follow (they follow
 /// ascending streams; a row read backwards, or rows taken bottom to top, wait on every line).
-void ckiln_prefetch(const void *start, size_t bytes);
+/// Inline: called per row from the kernels' loops.
+static inline void ckiln_prefetch(const void *start, size_t bytes) {
+    const char *line = (const char *)((uintptr_t)start & ~(uintptr_t)63), *end = (const char *)start + bytes;
+    for (; line < end; line += 64) __builtin_prefetch(line, 0, 3);
+}
 
 /// `ckiln_prefetch` into the level-2 cache only: for rows wanted many rows from now (many lines
 /// in flight without crowding the level-1 cache).
-void ckiln_prefetch_l2(const void *start, size_t bytes);
+static inline void ckiln_prefetch_l2(const void *start, size_t bytes) {
+    const char *line = (const char *)((uintptr_t)start & ~(uintptr_t)63), *end = (const char *)start + bytes;
+    for (; line < end; line += 64) __builtin_prefetch(line, 0, 2);
+}
 
 /// Rows of `row_bytes` bytes in reverse order: output row y is source row `height - 1 - y`
 /// (a vertical flip), in pairs from both ends; the rows read bottom to top are prefetched a
