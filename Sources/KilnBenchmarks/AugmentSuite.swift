@@ -78,11 +78,6 @@ public enum AugmentSuite {
             let floor = try MemoryFloor(pipeline: pipeline, images: batch, count: (warmup + runs) * 64)
             var samples: [Double] = [], floorSamples: [Double] = [], checksum: UInt8 = 0
             for run in 0..<(warmup + runs) {
-                func time(_ body: () throws -> Void) rethrows -> Double {
-                    let start = Stopwatch.nowNanoseconds()
-                    try body()
-                    return Double(Stopwatch.nowNanoseconds() - start) / 1e6
-                }
                 let pipelineRun = {
                     _ = try output.withUnsafeMutableBufferPointer(as: Float.self) { buffer in
                         try pipeline.batch(batch, seed: 1, startIndex: run * 64, threads: Threads.count, into: buffer)
@@ -93,11 +88,11 @@ public enum AugmentSuite {
                 }
                 let pipelineMs: Double, floorMs: Double
                 if run % 2 == 0 {
-                    pipelineMs = try time(pipelineRun)
-                    floorMs = try time(floorRun)
+                    pipelineMs = try Stopwatch.milliseconds(pipelineRun)
+                    floorMs = try Stopwatch.milliseconds(floorRun)
                 } else {
-                    floorMs = try time(floorRun)
-                    pipelineMs = try time(pipelineRun)
+                    floorMs = try Stopwatch.milliseconds(floorRun)
+                    pipelineMs = try Stopwatch.milliseconds(pipelineRun)
                 }
                 if run >= warmup {
                     samples.append(pipelineMs)

@@ -12,14 +12,17 @@ public enum Stopwatch {
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
+    /// The milliseconds `body` takes, once.
+    public static func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = nowNanoseconds()
+        try body()
+        return Double(nowNanoseconds() - start) / 1e6
+    }
+
     /// Runs `body` `warmup` times untimed, then `runs` times timed; returns each run's milliseconds.
     public static func sample(runs: Int, warmup: Int, _ body: () throws -> Void) rethrows -> [Double] {
         for _ in 0..<warmup { try body() }
-        return try (0..<runs).map { _ in
-            let start = nowNanoseconds()
-            try body()
-            return Double(nowNanoseconds() - start) / 1e6
-        }
+        return try (0..<runs).map { _ in try milliseconds(body) }
     }
 }
 
