@@ -9,8 +9,9 @@
 // With AVX-512 VBMI, each block of 16 output pixels gathers its taps from the 128 source bytes
 // at the block's base with byte permutes (channels 0 and 1 in one, channel 2 in another) and
 // multiplies them by the weights' high and low parts as bytes (vpmaddubsw); the vertical pass
-// runs on 32 16-bit lanes, the byte map is two 128-byte permutes, and the floats go out with
-// non-temporal stores of whole cache lines. The horizontal sums of the source rows the next
+// runs on 16-bit lanes, 64 levels a step packed to bytes with saturation (the clamp), the byte
+// map is two 128-byte permutes over all 64, one byte permute a vector spreads them to 32-bit
+// lanes, and the floats go out with non-temporal stores of whole cache lines. The horizontal sums of the source rows the next
 // output row needs are computed between the channels of this row's vertical pass, so that the
 // stores (and the reads of the source) are spread over the computing instead of arriving in
 // bursts. (Spreading them finer, a few blocks between the vertical pass's steps, was 20% slower.)
@@ -166,28 +167,41 @@ KERNEL static void put_partial(plane_carry *carry, float *line, __m512 values, u
     }
 }
 
-/// 32 levels from the horizontal sums at `top` and `bottom`, mapped, as two vectors of floats.
-KERNEL static inline void levels32(const int16_t *top, const int16_t *bottom, __m512i weight0, __m512i weight1,
-                                   const __m512i *table, __m512 scale, __m512 offset, __m512 *first, __m512 *second) {
-    const __m512i t = _mm512_loadu_si512(top), b = _mm512_loadu_si512(bottom);
-    __m512i level = _mm512_add_epi16(_mm512_mulhi_epi16(t, weight0), _mm512_mulhi_epi16(b, weight1));
-    level = _mm512_srai_epi16(_mm512_add_epi16(level, _mm512_set1_epi16(2)), 2);
-    level = _mm512_min_epi16(_mm512_max_epi16(level, _mm512_setzero_si512()), _mm512_set1_epi16(255));
-    __m512i low, high;
-    if (table != NULL) {
-        // The byte map: entries 0...127 and 128...255 from two permutes, chosen by bit 7.
-        const __m512i index = _mm512_castsi256_si512(_mm512_cvtepi16_epi8(level));
-        const __m512i lower = _mm512_permutex2var_epi8(table[0], index, table[1]);
-        const __m512i upper = _mm512_permutex2var_epi8(table[2], index, table[3]);
-        const __m512i mapped = _mm512_mask_blend_epi8(_mm512_movepi8_mask(index), lower, upper);
-        low = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(mapped));
-        high = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(mapped, 1));
-    } else {
-        low = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(level));
-        high = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(level, 1));
+/// 32 levels from the horizontal sums at `top` and `bottom`, in signed 16-bit lanes (not yet
+/// clamped to 0...255: the pack to bytes saturates).
+KERNEL static inline __m512i vertical32(const int16_t *top, const int16_t *bottom, __m512i weight0, __m512i weight1) {
+    const __m512i sum = _mm512_add_epi16(_mm512_mulhi_epi16(_mm512_loadu_si512(top), weight0),
+                                         _mm512_mulhi_epi16(_mm512_loadu_si512(bottom), weight1));
+    return _mm512_srai_epi16(_mm512_add_epi16(sum, _mm512_set1_epi16(2)), 2);
+}
+
+/// Levels 0...31 (`first`) and 32...63 (`second`) of a step, saturated to bytes and mapped. The
+/// pack interleaves them by 128-bit lanes: bytes 16j ... 16j + 7 are levels 8j ... 8j + 7 of
+/// `first`, bytes 16j + 8 ... 16j + 15 the same of `second`; `spread` undoes that.
+KERNEL static inline __m512i level_bytes(__m512i first, __m512i second, const __m512i *table) {
+    const __m512i bytes = _mm512_packus_epi16(first, second);
+    if (table == NULL) return bytes;
+    // The byte map: entries 0...127 and 128...255 from two permutes, chosen by bit 7.
+    const __m512i lower = _mm512_permutex2var_epi8(table[0], bytes, table[1]);
+    const __m512i upper = _mm512_permutex2var_epi8(table[2], bytes, table[3]);
+    return _mm512_mask_blend_epi8(_mm512_movepi8_mask(bytes), lower, upper);
+}
+
+/// Which byte of `level_bytes` holds level `16·quarter + j` of a step, at byte `4j` (the low
+/// byte of 32-bit lane `j`).
+KERNEL static inline __m512i spread_index(int quarter) {
+    uint8_t index[64] = {0};
+    for (int j = 0; j < 16; j++) {
+        const int level = 16 * quarter + j, word = level % 32;
+        index[4 * j] = (uint8_t)(16 * (word / 8) + 8 * (level / 32) + word % 8);
     }
-    *first = _mm512_fmadd_ps(_mm512_cvtepi32_ps(low), scale, offset);
-    *second = _mm512_fmadd_ps(_mm512_cvtepi32_ps(high), scale, offset);
+    return _mm512_loadu_si512(index);
+}
+
+/// 16 levels of a step's bytes as floats, `level · scale + offset`.
+KERNEL static inline __m512 spread(__m512i bytes, __m512i index, __m512 scale, __m512 offset) {
+    const __m512i values = _mm512_maskz_permutexvar_epi8(0x1111111111111111ULL, index, bytes);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(values), scale, offset);
 }
 
 /// The vertical step on 16 pairs of 15-bit sums: 16 levels, 0...255, in 16-bit lanes.
@@ -196,23 +210,6 @@ KERNEL static inline __m256i vertical_levels16(__m256i top, __m256i bottom, __m2
     return _mm256_min_epi16(_mm256_max_epi16(_mm256_srai_epi16(_mm256_add_epi16(level, _mm256_set1_epi16(2)), 2),
                                              _mm256_setzero_si256()),
                             _mm256_set1_epi16(255));
-}
-
-/// 16 levels, as `levels32` computes them, on 16-bit lanes of half the width.
-KERNEL static inline __m512 levels16(const int16_t *top, const int16_t *bottom, __m512i weight0, __m512i weight1,
-                                     const __m512i *table, __m512 scale, __m512 offset) {
-    const __m256i level = vertical_levels16(_mm256_loadu_si256((const __m256i *)top), _mm256_loadu_si256((const __m256i *)bottom),
-                                            _mm512_castsi512_si256(weight0), _mm512_castsi512_si256(weight1));
-    __m512i values;
-    if (table != NULL) {
-        const __m512i index = _mm512_castsi128_si512(_mm256_cvtepi16_epi8(level));
-        const __m512i lower = _mm512_permutex2var_epi8(table[0], index, table[1]);
-        const __m512i upper = _mm512_permutex2var_epi8(table[2], index, table[3]);
-        values = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(_mm512_mask_blend_epi8(_mm512_movepi8_mask(index), lower, upper)));
-    } else {
-        values = _mm512_cvtepu16_epi32(level);
-    }
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(values), scale, offset);
 }
 
 /// Vector `index` of a row (values `16·index - lead` ...) to the line it lines up with.
@@ -228,23 +225,26 @@ KERNEL static inline void put_vector(plane_carry *carry, float *line, size_t ind
 }
 
 /// The vertical pass and the mapping of one channel of one output row (`count` values into
-/// `target`), 32 values a step, the steps lined up with `target`'s cache lines.
+/// `target`), 64 values a step, the steps lined up with `target`'s cache lines.
 KERNEL static void vertical_row(const int16_t *top, const int16_t *bottom, size_t count, __m512i weight0, __m512i weight1,
-                                const __m512i *table, __m512 scale, __m512 offset, float *target, plane_carry *carry) {
+                                const __m512i *table, const __m512i *spreads, __m512 scale, __m512 offset, float *target,
+                                plane_carry *carry) {
     const uint32_t lead = (uint32_t)(((uintptr_t)target & 63) / sizeof(float));
     float *line = target - lead;
     // Vector i covers values 16i - lead ... 16i - lead + 15 (the sums have room on both sides).
     const size_t vectors = (count + lead + 15) / 16;
-    size_t i = 0;
-    for (; i + 2 <= vectors; i += 2) {
-        __m512 first, second;
-        levels32(top + 16 * i - lead, bottom + 16 * i - lead, weight0, weight1, table, scale, offset, &first, &second);
-        put_vector(carry, line, i, first, lead, count);
-        put_vector(carry, line, i + 1, second, lead, count);
-    }
-    if (i < vectors) {
-        put_vector(carry, line, i, levels16(top + 16 * i - lead, bottom + 16 * i - lead, weight0, weight1, table, scale, offset),
-                   lead, count);
+    for (size_t i = 0; i < vectors; i += 4) {
+        const int16_t *t = top + 16 * i - lead, *b = bottom + 16 * i - lead;
+        const __m512i first = vertical32(t, b, weight0, weight1);
+        if (i + 4 <= vectors) {
+            const __m512i bytes = level_bytes(first, vertical32(t + 32, b + 32, weight0, weight1), table);
+            for (size_t q = 0; q < 4; q++) put_vector(carry, line, i + q, spread(bytes, spreads[q], scale, offset), lead, count);
+        } else {
+            // The last one to three vectors (the sums have room past the row for a whole step).
+            const __m512i second = i + 3 == vectors ? vertical32(t + 32, b + 32, weight0, weight1) : _mm512_setzero_si512();
+            const __m512i bytes = level_bytes(first, second, table);
+            for (size_t q = 0; i + q < vectors; q++) put_vector(carry, line, i + q, spread(bytes, spreads[q], scale, offset), lead, count);
+        }
     }
 }
 
@@ -286,6 +286,7 @@ KERNEL static int32_t resample_avx512(const ckiln_rgb_resample_job *job) {
                        stride);                                                                                 \
         held[s] = (source_row);                                                                                 \
     } while (0)
+    const __m512i spreads[4] = {spread_index(0), spread_index(1), spread_index(2), spread_index(3)};
     __m512i table[4];
     if (job->levels != NULL) {
         for (int i = 0; i < 4; i++) table[i] = _mm512_loadu_si512(job->levels + 64 * i);
@@ -327,7 +328,7 @@ KERNEL static int32_t resample_avx512(const ckiln_rgb_resample_job *job) {
         }
         const __m512i w0 = _mm512_set1_epi16(job->row_weights[2 * k]), w1 = _mm512_set1_epi16(job->row_weights[2 * k + 1]);
         for (int c = 0; c < 3; c++) {
-            vertical_row(SLOT(s0) + c * stride, SLOT(s1) + c * stride, width, w0, w1, job->levels != NULL ? table : NULL,
+            vertical_row(SLOT(s0) + c * stride, SLOT(s1) + c * stride, width, w0, w1, job->levels != NULL ? table : NULL, spreads,
                          _mm512_set1_ps(job->scale[c]), _mm512_set1_ps(job->offset[c]), job->planes[c] + k * width,
                          &carries[c]);
             if (c < pending) COMPUTE(wanted[c], into[c]);
