@@ -18,8 +18,14 @@ def commit():
 
 
 def save(stem, report, record):
-    """Writes benchmarks/results/<stem>.md (the report) and <stem>.json (the record)."""
+    """Writes benchmarks/results/<stem>.md (the report) and <stem>.json (the record); a later run
+    with the same stem (the same suite the same day) gets <stem>-2, <stem>-3, ... instead of
+    replacing an earlier record."""
     RESULTS.mkdir(exist_ok=True)
+    base, number = stem, 1
+    while (RESULTS / f"{stem}.md").exists() or (RESULTS / f"{stem}.json").exists():
+        number += 1
+        stem = f"{base}-{number}"
     (RESULTS / f"{stem}.md").write_text(report)
     (RESULTS / f"{stem}.json").write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote benchmarks/results/{stem}.md and .json", file=sys.stderr)
