@@ -11,10 +11,11 @@
 // multiplies them by the weights' high and low parts as bytes (vpmaddubsw); the vertical pass
 // runs on 16-bit lanes, 64 levels a step packed to bytes with saturation (the clamp), the byte
 // map is two 128-byte permutes over all 64, one byte permute a vector spreads them to 32-bit
-// lanes, and the floats go out with non-temporal stores of whole cache lines. The horizontal sums of the source rows the next
-// output row needs are computed between the channels of this row's vertical pass, so that the
-// stores (and the reads of the source) are spread over the computing instead of arriving in
-// bursts. (Spreading them finer, a few blocks between the vertical pass's steps, was 20% slower.)
+// lanes, and the floats go out with non-temporal stores of whole cache lines. The horizontal
+// sums of the source rows the next output row needs are computed between the channels of this
+// row's vertical pass, so that the stores (and the reads of the source) are spread over the
+// computing instead of arriving in bursts. (Spreading them finer, a few blocks between the
+// vertical pass's steps, was 20% slower.)
 
 #include <math.h>
 #include <stdlib.h>
@@ -248,20 +249,24 @@ KERNEL static void vertical_row(const int16_t *top, const int16_t *bottom, size_
     if (lead == 0 && count % 16 == 0 && carry->line == NULL) {
         // Whole lines only (the training pipeline's 224 values): the steps run without a branch
         // between their stores, so the next step's loads and products start early (12% faster
-        // with everything in cache, than through `put_vector`).
+        // than through `put_vector`, with everything in cache).
         for (; i + 4 <= vectors; i += 4) {
             const __m512i bytes = step_bytes(top + 16 * i, bottom + 16 * i, 1, weight0, weight1, table);
             for (size_t q = 0; q < 4; q++) _mm512_stream_ps(line + 16 * (i + q), spread(bytes, spreads[q], scale, offset));
         }
         if (i < vectors) {
-            const __m512i bytes = step_bytes(top + 16 * i, bottom + 16 * i, i + 3 == vectors, weight0, weight1, table);
-            for (size_t q = 0; i + q < vectors; q++) _mm512_stream_ps(line + 16 * (i + q), spread(bytes, spreads[q], scale, offset));
+            const __m512i bytes = step_bytes(top + 16 * i, bottom + 16 * i, i + 2 < vectors, weight0, weight1, table);
+            for (size_t q = 0; i + q < vectors; q++) {
+                _mm512_stream_ps(line + 16 * (i + q), spread(bytes, spreads[q], scale, offset));
+            }
         }
         return;
     }
     for (; i < vectors; i += 4) {
         const __m512i bytes = step_bytes(top + 16 * i - lead, bottom + 16 * i - lead, i + 2 < vectors, weight0, weight1, table);
-        for (size_t q = 0; q < 4 && i + q < vectors; q++) put_vector(carry, line, i + q, spread(bytes, spreads[q], scale, offset), lead, count);
+        for (size_t q = 0; q < 4 && i + q < vectors; q++) {
+            put_vector(carry, line, i + q, spread(bytes, spreads[q], scale, offset), lead, count);
+        }
     }
 }
 
