@@ -31,7 +31,7 @@ import Testing
     }
 
     @Test func blocksAreWholeCacheLines() {
-        #expect(MemoryLayout<ckiln_rgb_block>.stride == 6 * 64)
+        #expect(MemoryLayout<ckiln_rgb_block>.stride == 4 * 64)
     }
 
     @Test func steepDownscalesAreDeclined() {

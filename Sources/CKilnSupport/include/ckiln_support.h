@@ -74,18 +74,19 @@ int32_t ckiln_byte_marks_are_vectorised(void);
 
 /// One block of 16 output pixels of a bilinear resample of packed RGB bytes (see
 /// `ckiln_rgb_resample`): the byte indices, from `base`, of each pixel's left and right tap in
-/// pairs — channel 0's 16 pairs then channel 1's in `taps[0]`, channel 2's in the first half of
-/// `taps[1]` — and the two weights per pixel, whole (`weights`) and split for byte multiplies:
-/// `weight = 16 · high + low` with high ≤ 127 (`weights_high`, `weights_low`: the 16 pairs, twice).
-/// Unused lanes of a last partial block are zero. Six cache lines: blocks allocated on a line
-/// boundary have each 64-byte field in one line (about 5% faster than blocks 16-byte aligned).
+/// pairs — channel 0's 16 pairs then channel 1's in `taps`, channel 2's in `taps2` — and the two
+/// weights per pixel, whole (`weights`) and split for byte multiplies: `weight = 16 · high + low`
+/// with high ≤ 127 (`weights_high`, `weights_low`). Unused lanes of a last partial block are
+/// zero. Four cache lines: blocks allocated on a line boundary have each field in one line (about
+/// 5% faster than blocks 16-byte aligned).
 typedef struct {
-    uint8_t taps[2][64];
-    int8_t weights_high[64];
-    int8_t weights_low[64];
-    int16_t weights[32];
+    uint8_t taps[64];
+    uint8_t taps2[32];
+    int8_t weights_high[32];
+    int8_t weights_low[32];
     int64_t base;
-    uint8_t padding[56];
+    uint8_t padding[24];
+    int16_t weights[32];
 } ckiln_rgb_block;
 
 /// Fills `(count + 15) / 16` blocks from per-pixel taps — source pixel indices `left[x]` and
