@@ -127,7 +127,8 @@ KERNEL static void horizontal_row(const uint8_t *row, size_t row_bytes, const ck
                                                 _mm512_srli_epi16(_mm512_maddubs_epi16(taps01, weights_low), 4));
         _mm256_store_si256((__m256i *)(sums + first), _mm512_castsi512_si256(sums01));
         _mm256_store_si256((__m256i *)(sums + stride + first), _mm512_extracti64x4_epi64(sums01, 1));
-        const __m256i taps2 = _mm512_castsi512_si256(_mm512_permutex2var_epi8(low, _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)block->taps2)), high));
+        const __m512i taps2_index = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)block->taps2));
+        const __m256i taps2 = _mm512_castsi512_si256(_mm512_permutex2var_epi8(low, taps2_index, high));
         const __m256i sums2 = _mm256_add_epi16(_mm256_maddubs_epi16(taps2, _mm512_castsi512_si256(weights_high)),
                                                _mm256_srli_epi16(_mm256_maddubs_epi16(taps2, _mm512_castsi512_si256(weights_low)), 4));
         _mm256_store_si256((__m256i *)(sums + 2 * stride + first), sums2);
