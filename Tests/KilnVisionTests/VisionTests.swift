@@ -67,6 +67,30 @@ import Testing
         }
     }
 
+    /// `ckiln_linear_taps` (vectorised where the CPU allows) against OpenCV's formula computed
+    /// one coordinate at a time: up- and downscales, one-pixel axes, lengths that leave 1 to 7
+    /// coordinates past the last whole vector.
+    @Test func linearTapsFollowOpenCVsFormula() {
+        var pairs = [(1, 1), (1, 9), (9, 1), (512, 224), (224, 512), (333, 224), (40, 17), (3, 1000), (1000, 3), (7, 7)]
+        for source in stride(from: 2, through: 700, by: 37) { for target in [5, 15, 16, 17, 223, 224, 225] { pairs.append((source, target)) } }
+        for (source, target) in pairs {
+            let s = 1.0 / (Double(target) / Double(source))
+            var expected: (index: [Int], weight0: [Int32], weight1: [Int32]) = ([], [], [])
+            for d in 0..<target {
+                var f = (Double(d) + 0.5) * s - 0.5
+                var i = Int(f.rounded(.down))
+                f -= Double(i)
+                if i < 0 { f = 0; i = 0 }
+                if i >= source - 1 { f = 0; i = source - 1 }
+                expected.index.append(i)
+                expected.weight0.append(Int32((Float(1 - f) * 2048).rounded(.toNearestOrEven)))
+                expected.weight1.append(Int32((Float(f) * 2048).rounded(.toNearestOrEven)))
+            }
+            let taps = Resize.linearTaps(source: source, target: target)
+            #expect(taps.index == expected.index && taps.weight0 == expected.weight0 && taps.weight1 == expected.weight1, "\(source) → \(target)")
+        }
+    }
+
     @Test func rotationByZeroAndFullTurnIsIdentity() throws {
         let image = try pattern()
         let same = try Warp.affine(image, matrix: .rotation(degrees: 0, centerX: 19.5, centerY: 14.5), fill: [0])
@@ -284,6 +308,14 @@ import Testing
             }
         }
         #expect(equal >= toWidth * toHeight * channels * 999 / 1000)
+    }
+
+    /// The brightness/contrast table against its formula, rounded half to even and clamped.
+    @Test(arguments: [(0.1, -0.3), (-0.2, 0.2), (0.0, 0.0), (0.5, -1.5), (-0.004, 0.013), (3.0, 30_000.0), (-1.0, -2.0),
+                      (0.5 / 255, 0.0), (-1.5 / 255, 0.0)])
+    func brightnessContrastTableFollowsItsFormula(brightness: Double, contrast: Double) {
+        let expected = (0..<256).map { UInt8(clamping: Int((Double($0) * (1 + contrast) + brightness * 255).rounded(.toNearestOrEven))) }
+        #expect(Color.brightnessContrastTable(brightness: brightness, contrast: contrast) == expected)
     }
 
     /// RandomBrightnessContrast's arithmetic path and its table lookup give the table's bytes (the

@@ -72,6 +72,13 @@ void ckiln_copy_marking_bytes(const uint8_t *source, uint8_t *target, size_t cou
 /// Whether `ckiln_copy_marking_bytes` takes the AVX-512BW path on this CPU (1) or not (0).
 int32_t ckiln_byte_marks_are_vectorised(void);
 
+/// OpenCV's bilinear taps (cv2.resize, INTER_LINEAR, 8-bit) for a `source`-long axis resampled
+/// to `target`: per destination coordinate d < target, the first source tap `index[d]` (the
+/// second is the next, or the last when that is past the axis) and its 11-bit weights
+/// `weight0[d]`, `weight1[d]` (each 0...2048). Vectorised with AVX-512 where the CPU has it; the
+/// same values either way.
+void ckiln_linear_taps(size_t source, size_t target, int32_t *index, int32_t *weight0, int32_t *weight1);
+
 /// One block of 16 output pixels of a bilinear resample of packed RGB bytes (see
 /// `ckiln_rgb_resample`): the byte indices, from `base`, of each pixel's left and right tap in
 /// pairs — channel 0's 16 pairs then channel 1's in `taps`, channel 2's in `taps2` — and the two

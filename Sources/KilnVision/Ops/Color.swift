@@ -57,7 +57,15 @@ public enum Color {
 
     static func brightnessContrastTable(brightness: Double, contrast: Double) -> [UInt8] {
         let alpha = 1 + contrast, beta = brightness * 255
-        return (0..<256).map { UInt8(clamping: Int((Double($0) * alpha + beta).rounded(.toNearestOrEven))) }
+        return [UInt8](unsafeUninitializedCapacity: 256) { table, count in
+            for level in 0..<256 {
+                // Clamped, then 1.5 · 2^52 added so the rounded integer lands in the low mantissa
+                // bits (as `roundedByte`): no trapping conversion, so the loop vectorises.
+                let value = Swift.min(Swift.max(Double(level) * alpha + beta, 0), 255)
+                table[level] = UInt8(truncatingIfNeeded: (value + 6_755_399_441_055_744).bitPattern)
+            }
+            count = 256
+        }
     }
 
     /// Applies a lookup table to the colour channels (not to alpha).

@@ -28,42 +28,43 @@ enum PlanarResample {
         precondition(levels == nil || levels!.count == 256, "a level map has 256 entries")
         // Per output pixel its taps, in output order (a horizontal flip is a mirrored order);
         // per output row in memory order (a vertical flip is a reversed order) its source row and
-        // weights. One allocation for all of them.
-        let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * width + 2 * height)
-        defer { scratch.deallocate() }
-        let left = scratch, right = scratch + width, weight0 = scratch + 2 * width, weight1 = scratch + 3 * width
-        let rows = scratch + 4 * width
-        let rowWeights = UnsafeMutableRawPointer(scratch + 4 * width + height).bindMemory(to: Int16.self, capacity: 2 * height)
-        let lastColumn = area.width - 1
-        Resize.forEachLinearTap(source: area.width, target: width) { d, i, w0, w1 in
-            let x = flipX ? width &- 1 &- d : d
-            left[x] = Int32(truncatingIfNeeded: i)
-            right[x] = Int32(truncatingIfNeeded: min(i &+ 1, lastColumn))
-            weight0[x] = w0
-            weight1[x] = w1
+        // weights; the blocks on a cache line (each of a block's 64-byte fields is then one line).
+        // One temporary allocation for all of them.
+        let blockCount = (width + 15) / 16, blockBytes = blockCount * MemoryLayout<ckiln_rgb_block>.stride
+        let scratchCount = 4 * width + 5 * height
+        return withUnsafeTemporaryAllocation(byteCount: blockBytes + 4 * scratchCount, alignment: 64) { memory in
+            let blocks = memory.baseAddress!.bindMemory(to: ckiln_rgb_block.self, capacity: blockCount)
+            let scratch = (memory.baseAddress! + blockBytes).bindMemory(to: Int32.self, capacity: scratchCount)
+            let left = scratch, right = scratch + width, weight0 = scratch + 2 * width, weight1 = scratch + 3 * width
+            let rows = scratch + 4 * width, rowTaps = rows + height, rowWeight0 = rows + 2 * height, rowWeight1 = rows + 3 * height
+            let rowWeights = UnsafeMutableRawPointer(rows + 4 * height).bindMemory(to: Int16.self, capacity: 2 * height)
+            ckiln_linear_taps(area.width, width, left, weight0, weight1)
+            let lastColumn = Int32(truncatingIfNeeded: area.width &- 1)
+            for x in 0..<width { right[x] = Swift.min(left[x] &+ 1, lastColumn) }
+            func mirror(_ taps: UnsafeMutablePointer<Int32>) {
+                var buffer = UnsafeMutableBufferPointer(start: taps, count: width)
+                buffer.reverse()
+            }
+            if flipX { mirror(left); mirror(right); mirror(weight0); mirror(weight1) }
+            ckiln_linear_taps(area.height, height, rowTaps, rowWeight0, rowWeight1)
+            for d in 0..<height {
+                let k = flipY ? height &- 1 &- d : d
+                rows[k] = rowTaps[d]
+                rowWeights[2 &* k] = Int16(truncatingIfNeeded: rowWeight0[d])
+                rowWeights[2 &* k &+ 1] = Int16(truncatingIfNeeded: rowWeight1[d])
+            }
+            guard ckiln_rgb_blocks_prepare(left, right, weight0, weight1, width, blocks) == 1 else { return nil }
+            let plane = width * height
+            let source = image.base.assumingMemoryBound(to: UInt8.self) + area.y * image.rowStride + area.x * 3
+            func run(_ map: UnsafePointer<UInt8>?) -> Result {
+                var job = ckiln_rgb_resample_job(
+                    source: source, row_stride: image.rowStride, row_bytes: (image.width - area.x) * 3, window_width: area.width,
+                    window_height: area.height, blocks: blocks, rows: rows, row_weights: rowWeights, width: width, height: height,
+                    levels: map, scale: scale, offset: offset, planes: (output, output + plane, output + 2 * plane))
+                return body(&job)
+            }
+            if let levels { return levels.withUnsafeBufferPointer { run($0.baseAddress!) } }
+            return run(nil)
         }
-        Resize.forEachLinearTap(source: area.height, target: height) { d, i, w0, w1 in
-            let k = flipY ? height &- 1 &- d : d
-            rows[k] = Int32(truncatingIfNeeded: i)
-            rowWeights[2 &* k] = Int16(truncatingIfNeeded: w0)
-            rowWeights[2 &* k &+ 1] = Int16(truncatingIfNeeded: w1)
-        }
-        // On a cache line: each of a block's 64-byte fields is then one line.
-        let blockCount = (width + 15) / 16
-        let blockMemory = UnsafeMutableRawPointer.allocate(byteCount: blockCount * MemoryLayout<ckiln_rgb_block>.stride, alignment: 64)
-        defer { blockMemory.deallocate() }
-        let blocks = blockMemory.bindMemory(to: ckiln_rgb_block.self, capacity: blockCount)
-        guard ckiln_rgb_blocks_prepare(left, right, weight0, weight1, width, blocks) == 1 else { return nil }
-        let plane = width * height
-        let source = image.base.assumingMemoryBound(to: UInt8.self) + area.y * image.rowStride + area.x * 3
-        func run(_ map: UnsafePointer<UInt8>?) -> Result {
-            var job = ckiln_rgb_resample_job(
-                source: source, row_stride: image.rowStride, row_bytes: (image.width - area.x) * 3, window_width: area.width,
-                window_height: area.height, blocks: blocks, rows: rows, row_weights: rowWeights, width: width, height: height,
-                levels: map, scale: scale, offset: offset, planes: (output, output + plane, output + 2 * plane))
-            return body(&job)
-        }
-        if let levels { return levels.withUnsafeBufferPointer { run($0.baseAddress!) } }
-        return run(nil)
     }
 }

@@ -44,31 +44,13 @@ public enum Resize {
         return out
     }
 
-    /// Per destination coordinate: the first source tap and the two 11-bit weights.
+    /// Per destination coordinate: the first source tap and the two 11-bit weights
+    /// (`ckiln_linear_taps`).
     static func linearTaps(source: Int, target: Int) -> (index: [Int], weight0: [Int32], weight1: [Int32]) {
-        var index = [Int](repeating: 0, count: target)
+        var index = [Int32](repeating: 0, count: target)
         var weight0 = [Int32](repeating: 0, count: target), weight1 = [Int32](repeating: 0, count: target)
-        forEachLinearTap(source: source, target: target) { d, i, w0, w1 in
-            index[d] = i
-            weight0[d] = w0
-            weight1[d] = w1
-        }
-        return (index, weight0, weight1)
-    }
-
-    /// `linearTaps` handed to `body` one destination coordinate at a time (d, i, weight0,
-    /// weight1), in order, with nothing allocated.
-    @inline(__always)
-    static func forEachLinearTap(source: Int, target: Int, _ body: (Int, Int, Int32, Int32) -> Void) {
-        let s = scale(source, target)
-        for d in 0..<target {
-            var f = (Double(d) + 0.5) * s - 0.5
-            var i = Int(f.rounded(.down))
-            f -= Double(i)
-            if i < 0 { f = 0; i = 0 }
-            if i >= source - 1 { f = 0; i = source - 1 }
-            body(d, i, Int32((Float(1 - f) * 2048).rounded(.toNearestOrEven)), Int32((Float(f) * 2048).rounded(.toNearestOrEven)))
-        }
+        ckiln_linear_taps(source, target, &index, &weight0, &weight1)
+        return (index.map(Int.init), weight0, weight1)
     }
 
     /// Crops the window (x, y, w, h) and resizes it bilinearly in one pass (no copy of the crop):
