@@ -18,13 +18,20 @@
 // vertical pass's steps, was 20% slower.)
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ckiln_support.h"
 
-int32_t ckiln_rgb_blocks_prepare(const int32_t *left, const int32_t *right, const int32_t *weight0,
-                                 const int32_t *weight1, size_t count, ckiln_rgb_block *blocks) {
+// The kernels read the blocks' fields at these offsets (`blocks_prepare_avx512` writes them so).
+_Static_assert(offsetof(ckiln_rgb_block, taps2) == 64 && offsetof(ckiln_rgb_block, weights_high) == 96 &&
+                   offsetof(ckiln_rgb_block, weights_low) == 128 && offsetof(ckiln_rgb_block, base) == 160 &&
+                   offsetof(ckiln_rgb_block, weights) == 192 && sizeof(ckiln_rgb_block) == 256,
+               "ckiln_rgb_block's layout");
+
+int32_t ckiln_rgb_blocks_prepare_scalar(const int32_t *left, const int32_t *right, const int32_t *weight0,
+                                        const int32_t *weight1, size_t count, ckiln_rgb_block *blocks) {
     for (size_t first = 0; first < count; first += 16) {
         const size_t n = count - first < 16 ? count - first : 16;
         int32_t low = left[first], high = right[first];
@@ -92,6 +99,47 @@ void ckiln_rgb_resample_scalar(const ckiln_rgb_resample_job *job) {
 #include <immintrin.h>
 
 #define KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,bmi2,fma")))
+
+/// `ckiln_rgb_blocks_prepare` 16 pixels a step: the checks as masks, each pixel's two taps (and
+/// two weights) as one 16- or 32-bit lane, narrowed to the pairs of bytes the kernel reads.
+KERNEL static int32_t blocks_prepare_avx512(const int32_t *left, const int32_t *right, const int32_t *weight0,
+                                            const int32_t *weight1, size_t count, ckiln_rgb_block *blocks) {
+    for (size_t first = 0; first < count; first += 16) {
+        const __mmask16 lanes = (__mmask16)_bzhi_u32(0xFFFF, (unsigned)(count - first < 16 ? count - first : 16));
+        const __m512i l = _mm512_maskz_loadu_epi32(lanes, left + first), r = _mm512_maskz_loadu_epi32(lanes, right + first);
+        const __m512i w0 = _mm512_maskz_loadu_epi32(lanes, weight0 + first), w1 = _mm512_maskz_loadu_epi32(lanes, weight1 + first);
+        const __m512i zero = _mm512_setzero_si512(), most = _mm512_set1_epi32(2048);
+        const __mmask16 bad = _mm512_mask_cmpgt_epi32_mask(lanes, l, r) | _mm512_cmplt_epi32_mask(w0, zero) |
+                              _mm512_cmpgt_epi32_mask(w0, most) | _mm512_cmplt_epi32_mask(w1, zero) |
+                              _mm512_cmpgt_epi32_mask(w1, most) |
+                              _mm512_cmpgt_epi32_mask(_mm512_add_epi32(w0, w1), _mm512_set1_epi32(2056));
+        const int32_t low = _mm512_mask_reduce_min_epi32(lanes, l), high = _mm512_mask_reduce_max_epi32(lanes, r);
+        if (bad != 0 || low < 0 || (int64_t)(high - low) * 3 + 2 > 127) return 0;
+        ckiln_rgb_block *block = &blocks[first / 16];
+        // Channel 0's pairs (left, right byte index from the base); channels 1 and 2 are one and
+        // two bytes on. Unused lanes stay zero.
+        const __m512i base = _mm512_set1_epi32(low), three = _mm512_set1_epi32(3);
+        const __m512i pairs32 = _mm512_maskz_or_epi32(lanes, _mm512_mullo_epi32(_mm512_sub_epi32(l, base), three),
+                                                      _mm512_slli_epi32(_mm512_mullo_epi32(_mm512_sub_epi32(r, base), three), 8));
+        const __m256i pairs = _mm512_cvtepi32_epi16(pairs32);
+        const __m256i pairs1 = _mm256_maskz_add_epi16(lanes, pairs, _mm256_set1_epi16(0x0101));
+        const __m256i pairs2 = _mm256_maskz_add_epi16(lanes, pairs, _mm256_set1_epi16(0x0202));
+        // The weights as 16-bit pairs, and split, `w = 16·high + low` with high ≤ 127, as byte pairs.
+        const __m512i high0 = _mm512_min_epi32(_mm512_srai_epi32(w0, 4), _mm512_set1_epi32(127));
+        const __m512i high1 = _mm512_min_epi32(_mm512_srai_epi32(w1, 4), _mm512_set1_epi32(127));
+        const __m512i low0 = _mm512_sub_epi32(w0, _mm512_slli_epi32(high0, 4)), low1 = _mm512_sub_epi32(w1, _mm512_slli_epi32(high1, 4));
+        const __m256i highs = _mm512_cvtepi32_epi16(_mm512_or_epi32(high0, _mm512_slli_epi32(high1, 8)));
+        const __m256i lows = _mm512_cvtepi32_epi16(_mm512_or_epi32(low0, _mm512_slli_epi32(low1, 8)));
+        const __m512i weights = _mm512_or_epi32(_mm512_and_epi32(w0, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(w1, 16));
+        uint8_t *bytes = (uint8_t *)block;
+        _mm512_storeu_si512(bytes, _mm512_inserti64x4(_mm512_castsi256_si512(pairs), pairs1, 1));
+        _mm512_storeu_si512(bytes + 64, _mm512_inserti64x4(_mm512_castsi256_si512(pairs2), highs, 1));
+        // weights_low, then `base`, then the padding.
+        _mm512_storeu_si512(bytes + 128, _mm512_mask_set1_epi64(_mm512_zextsi256_si512(lows), 0x10, (int64_t)low * 3));
+        _mm512_storeu_si512(bytes + 192, weights);
+    }
+    return 1;
+}
 
 /// The horizontal sums of one source row (three planes of `stride` 16-bit values, from the
 /// window row at `row` with `row_bytes` readable): 16 output pixels per block. Each pair of taps
@@ -419,4 +467,12 @@ void ckiln_rgb_resample(const ckiln_rgb_resample_job *job) {
     if (ckiln_rgb_resample_is_vectorised() && resample_avx512(job)) return;
 #endif
     ckiln_rgb_resample_scalar(job);
+}
+
+int32_t ckiln_rgb_blocks_prepare(const int32_t *left, const int32_t *right, const int32_t *weight0, const int32_t *weight1,
+                                 size_t count, ckiln_rgb_block *blocks) {
+#if defined(__x86_64__)
+    if (ckiln_rgb_resample_is_vectorised()) return blocks_prepare_avx512(left, right, weight0, weight1, count, blocks);
+#endif
+    return ckiln_rgb_blocks_prepare_scalar(left, right, weight0, weight1, count, blocks);
 }

@@ -41,6 +41,42 @@ import Testing
         #expect(ckiln_rgb_blocks_prepare(t.left, t.right, t.weight0, t.weight1, 40, blocks) == 0)
     }
 
+    /// The blocks made 16 pixels at a time (where the CPU has AVX-512) equal the scalar
+    /// reference's byte for byte, and both decline the same taps: steep downscales, a tap or
+    /// weight out of range, weights summing past 2056.
+    @Test func blocksEqualTheScalarReference() {
+        var cases: [(left: [Int32], right: [Int32], weight0: [Int32], weight1: [Int32])] = []
+        for (source, target, mirrored) in [(100, 224, false), (300, 224, true), (512, 224, false), (23, 23, true), (40, 33, false),
+                                           (1, 5, false), (579, 224, true), (600, 224, false), (7, 1, false)] {
+            cases.append(taps(source: source, target: target, mirrored: mirrored))
+        }
+        let valid = taps(source: 64, target: 40, mirrored: false)
+        cases.append(valid)
+        for (lane, field, value) in [(3, 2, Int32(2049)), (17, 3, -1), (39, 2, 2048), (0, 0, 9)] {
+            var broken = valid
+            switch field {
+            case 0: broken.left[lane] = value
+            case 2: broken.weight0[lane] = value
+            default: broken.weight1[lane] = value
+            }
+            cases.append(broken)
+        }
+        for t in cases {
+            let count = t.left.count, blockCount = (count + 15) / 16
+            let vector = UnsafeMutablePointer<ckiln_rgb_block>.allocate(capacity: blockCount)
+            let scalar = UnsafeMutablePointer<ckiln_rgb_block>.allocate(capacity: blockCount)
+            defer { vector.deallocate(); scalar.deallocate() }
+            UnsafeMutableRawPointer(vector).initializeMemory(as: UInt8.self, repeating: 0xAB, count: 256 * blockCount)
+            UnsafeMutableRawPointer(scalar).initializeMemory(as: UInt8.self, repeating: 0xCD, count: 256 * blockCount)
+            let made = ckiln_rgb_blocks_prepare(t.left, t.right, t.weight0, t.weight1, count, vector)
+            #expect(made == ckiln_rgb_blocks_prepare_scalar(t.left, t.right, t.weight0, t.weight1, count, scalar))
+            if made == 1 {
+                #expect(UnsafeRawBufferPointer(start: vector, count: 256 * blockCount)
+                    .elementsEqual(UnsafeRawBufferPointer(start: scalar, count: 256 * blockCount)), "\(count) pixels")
+            }
+        }
+    }
+
     /// A brightness/contrast-like map of the levels.
     let levelMap: [UInt8] = (0..<256).map { UInt8(min(255, max(0, ($0 * 7) / 5 - 20))) }
 

@@ -104,6 +104,11 @@ typedef struct {
 int32_t ckiln_rgb_blocks_prepare(const int32_t *left, const int32_t *right, const int32_t *weight0,
                                  const int32_t *weight1, size_t count, ckiln_rgb_block *blocks);
 
+/// `ckiln_rgb_blocks_prepare` one pixel at a time, whatever the CPU (the other takes 16 at a time
+/// with AVX-512 where `ckiln_rgb_resample` does): the reference for tests. The same blocks.
+int32_t ckiln_rgb_blocks_prepare_scalar(const int32_t *left, const int32_t *right, const int32_t *weight0,
+                                        const int32_t *weight1, size_t count, ckiln_rgb_block *blocks);
+
 /// A window of packed RGB bytes resampled bilinearly into three float planes (a CHW tensor).
 /// Output row k (in memory order: a vertical flip is a reversed `rows`) blends source rows
 /// `rows[k]` and `min(rows[k] + 1, window_height - 1)` with `row_weights[2k]`,
