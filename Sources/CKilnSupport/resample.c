@@ -372,6 +372,7 @@ KERNEL static int32_t resample_avx512(const ckiln_rgb_resample_job *job) {
         COMPUTE(y0, 0);
         if (y1 != y0) COMPUTE(y1, 1);
     }
+    const size_t next_from = job->height > L2_AHEAD ? job->height - L2_AHEAD : 0;
     for (size_t k = 0; k < job->height; k++) {
         const int32_t y0 = job->rows[k], y1 = y0 < last_row ? y0 + 1 : y0;
         int s0 = -1, s1 = -1;
@@ -398,6 +399,10 @@ KERNEL static int32_t resample_avx512(const ckiln_rgb_resample_job *job) {
                 wanted[pending] = row;
                 into[pending++] = slot;
             }
+        }
+        // The next job's first rows, one an output row over the last L2_AHEAD.
+        if (job->next_source != NULL && k >= next_from && k - next_from < job->next_rows) {
+            ckiln_prefetch_l2(job->next_source + (ptrdiff_t)(k - next_from) * job->next_row_stride, job->next_row_bytes);
         }
         const __m512i w0 = _mm512_set1_epi16(job->row_weights[2 * k]), w1 = _mm512_set1_epi16(job->row_weights[2 * k + 1]);
         for (int c = 0; c < 3; c++) {

@@ -33,23 +33,30 @@ struct FusedPlan: Sendable {
         root.probability >= 1 && resample.probability >= 1 ? size : nil
     }
 
-    /// Renders sample `index` into `output` (the sample's slot of the batch); false when this
-    /// sample must take the step-by-step path (a step that changes the size was not applied).
-    func render(_ image: PixelView, root: Composition, normalize: Pipeline.NormalizeStep?, width expectedWidth: Int,
-                height expectedHeight: Int, channels expectedChannels: Int, seed: UInt64, index: Int,
-                into output: UnsafeMutablePointer<Float>) -> Bool {
-        guard image.channels == expectedChannels else { return false }
+    /// What sample `index` drew: the crop window, the flips and the map of the levels.
+    struct Draw {
+        let window: (x: Int, y: Int, width: Int, height: Int)
+        let flipX: Bool
+        let flipY: Bool
+        let levels: [UInt8]?
+    }
+
+    /// The draws of sample `index` of `image`, in the step-by-step path's order; nil when the
+    /// sample must take that path (a step that changes the size was not applied, or the sample
+    /// does not come out `width`×`height`×`channels`).
+    func draw(_ image: PixelView, root: Composition, width expectedWidth: Int, height expectedHeight: Int,
+              channels expectedChannels: Int, seed: UInt64, index: Int) -> Draw? {
+        guard image.channels == expectedChannels else { return nil }
         var random = Philox(seed: seed).stream(UInt64(index))
-        guard random.nextUnitDouble() < root.probability else { return false }
+        guard random.nextUnitDouble() < root.probability else { return nil }
         // The resampling step.
         var window = (x: 0, y: 0, width: image.width, height: image.height)
-        let (width, height) = size
         let resampleDraw = random.nextUnitDouble()
-        guard resampleDraw < resample.probability else { return false }
+        guard resampleDraw < resample.probability else { return nil }
         if let crop = resample as? RandomResizedCrop {
             window = crop.window(width: image.width, height: image.height, &random)
         }
-        guard width == expectedWidth, height == expectedHeight else { return false }
+        guard size.width == expectedWidth, size.height == expectedHeight else { return nil }
         // Flips, and the brightness/contrast changes drawn as one map of the levels.
         var flipX = false, flipY = false
         var levels: [UInt8]? = nil
@@ -63,6 +70,20 @@ struct FusedPlan: Sendable {
                 levels = levels.map { $0.map { next[Int($0)] } } ?? next
             }
         }
+        return Draw(window: window, flipX: flipX, flipY: flipY, levels: levels)
+    }
+
+    /// The first rows that rendering `draw` of `image` reads (for the sample before it to ask for).
+    func nextRows(_ image: PixelView, _ draw: Draw) -> PlanarResample.NextRows {
+        PlanarResample.NextRows(image, window: draw.window, flipY: draw.flipY)
+    }
+
+    /// Renders the sample `draw` describes into `output` (the sample's slot of the batch), asking
+    /// for the `next` sample's first rows while it finishes.
+    func render(_ image: PixelView, _ draw: Draw, normalize: Pipeline.NormalizeStep?, next: PlanarResample.NextRows? = nil,
+                into output: UnsafeMutablePointer<Float>) {
+        let (window, flipX, flipY, levels) = (draw.window, draw.flipX, draw.flipY, draw.levels)
+        let (width, height) = size
         let channels = image.channels
         let step = normalize ?? .unit
         if channels == 3, step.layout == .chw {
@@ -71,8 +92,8 @@ struct FusedPlan: Sendable {
             let blue = Normalize.coefficients(channel: 2, mean: step.mean, std: step.std)
             if PlanarResample.bilinearRGB(image, window: window, width: width, height: height, flipX: flipX, flipY: flipY,
                                           levels: levels, scale: (red.scale, green.scale, blue.scale),
-                                          offset: (red.offset, green.offset, blue.offset), into: output) {
-                return true
+                                          offset: (red.offset, green.offset, blue.offset), next: next, into: output) {
+                return
             }
         }
         let table = levels ?? (0...255).map { UInt8($0) }
@@ -113,6 +134,5 @@ struct FusedPlan: Sendable {
             }
         }
         StreamingStores.fence()
-        return true
     }
 }

@@ -156,13 +156,29 @@ public struct Pipeline: Sendable {
         }
         let base = UncheckedSendable(start)
         let failure = UncheckedSendable(LockedError())
+        let (width, height, channels) = layout == .chw ? (shape[3], shape[2], shape[1]) : (shape[2], shape[1], shape[3])
         Parallel.forEach(count, threads: threads) { range in
+            // The one-pass rendering draws each sample one ahead, so that the kernel can ask for
+            // the next sample's first rows while it finishes the current one.
+            var drawn: (position: Int, draw: FusedPlan.Draw?)? = nil
             for position in range {
                 do {
                     if let fused, withView(position, { view in
-                        fused.render(view, root: root, normalize: normalize,
-                                     width: shape[layout == .chw ? 3 : 2], height: shape[layout == .chw ? 2 : 1],
-                                     channels: shape[layout == .chw ? 1 : 3], seed: seed, index: startIndex + position, into: base.value + position * perSample)
+                        func draw(_ view: PixelView, _ position: Int) -> FusedPlan.Draw? {
+                            fused.draw(view, root: root, width: width, height: height, channels: channels, seed: seed,
+                                       index: startIndex + position)
+                        }
+                        guard let current = drawn?.position == position ? drawn!.draw : draw(view, position) else { return false }
+                        var next: PlanarResample.NextRows? = nil
+                        if position + 1 < range.upperBound {
+                            _ = withView(position + 1) { view in
+                                drawn = (position + 1, draw(view, position + 1))
+                                next = drawn!.draw.map { fused.nextRows(view, $0) }
+                                return true
+                            }
+                        }
+                        fused.render(view, current, normalize: normalize, next: next, into: base.value + position * perSample)
+                        return true
                     }) {
                         continue
                     }

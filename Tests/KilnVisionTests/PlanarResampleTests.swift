@@ -147,7 +147,8 @@ import Testing
                                     source: bytes.baseAddress!, row_stride: sourceWidth * 3, row_bytes: sourceWidth * 3,
                                     window_width: sourceWidth, window_height: 1, blocks: blocks, rows: rows,
                                     row_weights: weights.baseAddress!.assumingMemoryBound(to: Int16.self), width: width, height: 1,
-                                    levels: nil, scale: (1, 1, 1), offset: (0, 0, 0), planes: (base, base + width, base + 2 * width))
+                                    levels: nil, scale: (1, 1, 1), offset: (0, 0, 0), planes: (base, base + width, base + 2 * width),
+                                    next_source: nil, next_row_stride: 0, next_row_bytes: 0, next_rows: 0)
                                 kernel ? ckiln_rgb_resample(&job) : ckiln_rgb_resample_scalar(&job)
                             }
                         }

@@ -8,21 +8,40 @@ import KilnCore
 enum PlanarResample {
     /// Renders `window` of the RGB `image` at `width`×`height` into the three planes at `output`
     /// (`width`×`height` floats each), flipped as asked, as if flipped after resizing, each
-    /// level mapped through `levels` (256 bytes) when given. False, having written nothing, when
+    /// level mapped through `levels` (256 bytes) when given, asking for the `next` sample's first
+    /// rows while it finishes. False, having written nothing, when
     /// the window shrinks too steeply for the gathered taps (more than about 2.6×; see
     /// `ckiln_rgb_blocks_prepare`).
     static func bilinearRGB(_ image: PixelView, window area: (x: Int, y: Int, width: Int, height: Int), width: Int, height: Int,
                             flipX: Bool, flipY: Bool, levels: [UInt8]?, scale: (Float, Float, Float), offset: (Float, Float, Float),
-                            into output: UnsafeMutablePointer<Float>) -> Bool {
+                            next: NextRows? = nil, into output: UnsafeMutablePointer<Float>) -> Bool {
         withJob(image, window: area, width: width, height: height, flipX: flipX, flipY: flipY, levels: levels, scale: scale,
-                offset: offset, into: output) { ckiln_rgb_resample(&$0) } != nil
+                offset: offset, next: next, into: output) { ckiln_rgb_resample(&$0) } != nil
+    }
+
+    /// The first rows the next sample of a batch will read, for the kernel to ask into the cache
+    /// while it finishes this one (`ckiln_rgb_resample_job.next_source`): only ever prefetched,
+    /// never read, so the pointer may outlive the view it came from.
+    struct NextRows: @unchecked Sendable {
+        let source: UnsafeRawPointer
+        let rowStride: Int
+        let rowBytes: Int
+        let rows: Int
+
+        /// The rows of `window` of `image` from the top, or from the bottom when flipped vertically.
+        init(_ image: PixelView, window area: (x: Int, y: Int, width: Int, height: Int), flipY: Bool) {
+            source = image.base + (area.y + (flipY ? area.height - 1 : 0)) * image.rowStride + area.x * image.channels
+            rowStride = flipY ? -image.rowStride : image.rowStride
+            rowBytes = Swift.min(area.width, image.width - area.x) * image.channels
+            rows = area.height
+        }
     }
 
     /// The `ckiln_rgb_resample_job` that renders as `bilinearRGB` says, handed to `body`; nil
     /// when the window shrinks too steeply.
     static func withJob<Result>(_ image: PixelView, window area: (x: Int, y: Int, width: Int, height: Int), width: Int,
                                 height: Int, flipX: Bool, flipY: Bool, levels: [UInt8]?, scale: (Float, Float, Float),
-                                offset: (Float, Float, Float), into output: UnsafeMutablePointer<Float>,
+                                offset: (Float, Float, Float), next: NextRows? = nil, into output: UnsafeMutablePointer<Float>,
                                 _ body: (inout ckiln_rgb_resample_job) -> Result) -> Result? {
         precondition(image.channels == 3, "planar resampling is for RGB")
         precondition(levels == nil || levels!.count == 256, "a level map has 256 entries")
@@ -60,7 +79,9 @@ enum PlanarResample {
                 var job = ckiln_rgb_resample_job(
                     source: source, row_stride: image.rowStride, row_bytes: (image.width - area.x) * 3, window_width: area.width,
                     window_height: area.height, blocks: blocks, rows: rows, row_weights: rowWeights, width: width, height: height,
-                    levels: map, scale: scale, offset: offset, planes: (output, output + plane, output + 2 * plane))
+                    levels: map, scale: scale, offset: offset, planes: (output, output + plane, output + 2 * plane),
+                    next_source: next?.source.assumingMemoryBound(to: UInt8.self), next_row_stride: next?.rowStride ?? 0,
+                    next_row_bytes: next?.rowBytes ?? 0, next_rows: next?.rows ?? 0)
                 return body(&job)
             }
             if let levels { return levels.withUnsafeBufferPointer { run($0.baseAddress!) } }
