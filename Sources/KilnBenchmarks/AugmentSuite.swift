@@ -74,8 +74,11 @@ public enum AugmentSuite {
             let batch = try images(from: photos, size: 512, count: 64)
             // One batch tensor, written again each run (as a training loop reuses its buffer).
             var output = try Tensor(zeros: [64, 3, 224, 224], dtype: .float32)
-            // The same batches' bytes moved without the arithmetic, alternating with the pipeline.
-            let floor = try MemoryFloor(pipeline: pipeline, images: batch, count: (warmup + runs) * 64)
+            // Batches like the pipeline's moved without the arithmetic, alternating with it: of
+            // other samples than the pipeline's run beside it (the same crop windows would find
+            // the rows the other run read still in the last-level cache, flattering whichever ran
+            // second), as the pipeline's runs each take samples the run before did not.
+            let floor = try MemoryFloor(pipeline: pipeline, images: batch, count: 2 * (warmup + runs) * 64)
             var samples: [Double] = [], floorSamples: [Double] = [], checksum: UInt8 = 0
             for run in 0..<(warmup + runs) {
                 let pipelineRun = {
@@ -84,7 +87,9 @@ public enum AugmentSuite {
                     }
                 }
                 let floorRun = {
-                    try output.withUnsafeMutableBufferPointer(as: Float.self) { checksum &+= floor.run(batch, start: run * 64, into: $0.baseAddress!) }
+                    try output.withUnsafeMutableBufferPointer(as: Float.self) {
+                        checksum &+= floor.run(batch, start: (warmup + runs + run) * 64, into: $0.baseAddress!)
+                    }
                 }
                 let pipelineMs: Double, floorMs: Double
                 if run % 2 == 0 {
