@@ -313,6 +313,37 @@ KERNEL static void vertical_row(const int16_t *top, const int16_t *bottom, size_
         }
         return;
     }
+    if (count % 16 == 0 && lead != 0 && (carry->line == NULL || carry->line == line)) {
+        // Whole vectors of rows that start `lead` values into a line (an output 16 or 32 bytes
+        // past a line boundary): the values are computed as above, lined up with the row, and
+        // each line joins the end of one vector to the start of the next (one two-source
+        // permute); the row's first line completes the one the row before began, its last
+        // begins one (held, as `put_partial` does).
+        const __m512i join = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32(16 - (int)lead));
+        const __mmask16 own = (__mmask16)(0xFFFFu << lead);
+        const size_t whole = count / 16;
+        __m512 previous = _mm512_setzero_ps();
+        for (; i < whole; i += 4) {
+            const __m512i bytes = step_bytes(top + 16 * i, bottom + 16 * i, i + 2 < whole, weight0, weight1, table);
+            for (size_t q = 0; q < 4 && i + q < whole; q++) {
+                const __m512 values = spread(bytes, spreads[q], scale, offset);
+                if (i + q > 0) {
+                    _mm512_stream_ps(line + 16 * (i + q), _mm512_permutex2var_ps(previous, join, values));
+                } else if (carry->line == line) {
+                    _mm512_stream_ps(line, _mm512_mask_blend_ps(own, carry->pending, _mm512_permutex2var_ps(values, join, values)));
+                    carry->line = NULL;
+                } else {
+                    _mm512_mask_storeu_ps(line, own, _mm512_permutex2var_ps(values, join, values));
+                }
+                previous = values;
+            }
+        }
+        carry->line = line + 16 * whole;
+        carry->pending = _mm512_permutex2var_ps(previous, join, previous);
+        carry->filled = lead;
+        return;
+    }
     for (; i < vectors; i += 4) {
         const __m512i bytes = step_bytes(top + 16 * i - lead, bottom + 16 * i - lead, i + 2 < vectors, weight0, weight1, table);
         for (size_t q = 0; q < 4 && i + q < vectors; q++) {
