@@ -29,7 +29,7 @@ def _view(image):
     if image.ndim != 3:
         raise KilnError(_ffi.ERR_INVALID_ARGUMENT, f"an image is (H, W) or (H, W, C), got shape {image.shape}")
     height, width, channels = image.shape
-    return _ffi.ImageView(image.ctypes.data, height, width, channels, image.strides[0], image.strides[1], image.strides[2]), image
+    return _ffi.ImageView(_address(image), height, width, channels, image.strides[0], image.strides[1], image.strides[2]), image
 
 
 def _take_image(handle):
@@ -37,7 +37,7 @@ def _take_image(handle):
         height, width, channels = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
         check(_ffi.lib.kiln_image_info(handle, ctypes.byref(height), ctypes.byref(width), ctypes.byref(channels)))
         out = np.empty((height.value, width.value, channels.value), dtype=np.uint8)
-        check(_ffi.lib.kiln_image_copy(handle, out.ctypes.data, out.nbytes))
+        check(_ffi.lib.kiln_image_copy(handle, _address(out), out.nbytes))
         return out
     finally:
         _ffi.lib.kiln_image_free(handle)
@@ -51,7 +51,7 @@ def decode(data):
     sizes = (ctypes.byref(height), ctypes.byref(width), ctypes.byref(channels))
     check(_ffi.lib.kiln_image_decode_into(data, len(data), None, 0, *sizes))
     out = np.empty((height.value, width.value, channels.value), dtype=np.uint8)
-    check(_ffi.lib.kiln_image_decode_into(data, len(data), out.ctypes.data, out.nbytes, *sizes))
+    check(_ffi.lib.kiln_image_decode_into(data, len(data), _address(out), out.nbytes, *sizes))
     return out
 
 
@@ -134,7 +134,7 @@ class Pipeline:
         shape = (ctypes.c_int64 * 4)()
         check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, None, 0, shape))
         out = _batch_memory.array(tuple(shape))
-        check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, out.ctypes.data, out.size, shape))
+        check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, _address(out), out.size, shape))
         del keep
         return out
 
