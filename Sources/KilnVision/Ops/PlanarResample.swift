@@ -9,9 +9,8 @@ enum PlanarResample {
     /// Renders `window` of the RGB `image` at `width`×`height` into the three planes at `output`
     /// (`width`×`height` floats each), flipped as asked, as if flipped after resizing, each
     /// level mapped through `levels` (256 bytes) when given, asking for the `next` sample's first
-    /// rows while it finishes. False, having written nothing, when
-    /// the window shrinks too steeply for the gathered taps (more than about 2.6×; see
-    /// `ckiln_rgb_blocks_prepare`).
+    /// rows while it finishes. False, having written nothing, when the window shrinks too steeply
+    /// for the gathered taps (more than about 2.6×; see `ckiln_rgb_blocks_prepare`).
     static func bilinearRGB(_ image: PixelView, window area: (x: Int, y: Int, width: Int, height: Int), width: Int, height: Int,
                             flipX: Bool, flipY: Bool, levels: [UInt8]?, scale: (Float, Float, Float), offset: (Float, Float, Float),
                             next: NextRows? = nil, into output: UnsafeMutablePointer<Float>) -> Bool {
