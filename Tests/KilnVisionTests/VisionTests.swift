@@ -310,6 +310,36 @@ import Testing
         #expect(equal >= toWidth * toHeight * channels * 999 / 1000)
     }
 
+    /// ToGray (16 pixels a step where the CPU permutes bytes) against cv2's fixed-point formula
+    /// pixel by pixel, on every (r, g) pair and its complement as blue, for widths that leave 0 to
+    /// 15 pixels after the last whole step; four channels keep their alpha.
+    @Test(arguments: [1, 5, 15, 16, 17, 31, 256])
+    func toGrayFollowsOpenCVsFormula(width: Int) throws {
+        let height = (65_536 + width - 1) / width
+        var pixels: [UInt8] = []
+        for index in 0..<(width * height) {
+            let r = UInt8(truncatingIfNeeded: index), g = UInt8(truncatingIfNeeded: index >> 8)
+            pixels.append(r)
+            pixels.append(g)
+            pixels.append(255 &- r &+ g)
+        }
+        let image = try Image(width: width, height: height, channels: 3, pixels: pixels)
+        let grey = Color.toGray(image)
+        for index in 0..<(width * height) {
+            let r = UInt32(pixels[3 * index]), g = UInt32(pixels[3 * index + 1]), b = UInt32(pixels[3 * index + 2])
+            let value = UInt8((r * 4899 + g * 9617 + b * 1868 + 8192) >> 14)
+            #expect(grey.pixels[3 * index ..< 3 * index + 3].allSatisfy { $0 == value }, "pixel \(index)")
+        }
+        let rgba = try pattern(width: width, height: 3, channels: 4)
+        let greyAlpha = Color.toGray(rgba)
+        for y in 0..<3 {
+            for x in 0..<width {
+                #expect(greyAlpha[x, y, 3] == rgba[x, y, 3])
+                #expect(greyAlpha[x, y, 0] == Color.gray(rgba[x, y, 0], rgba[x, y, 1], rgba[x, y, 2]))
+            }
+        }
+    }
+
     /// The brightness/contrast table against its formula, rounded half to even and clamped.
     @Test(arguments: [(0.1, -0.3), (-0.2, 0.2), (0.0, 0.0), (0.5, -1.5), (-0.004, 0.013), (3.0, 30_000.0), (-1.0, -2.0),
                       (0.5 / 255, 0.0), (-1.5 / 255, 0.0)])

@@ -72,6 +72,11 @@ void ckiln_copy_marking_bytes(const uint8_t *source, uint8_t *target, size_t cou
 /// Whether `ckiln_copy_marking_bytes` takes the AVX-512BW path on this CPU (1) or not (0).
 int32_t ckiln_byte_marks_are_vectorised(void);
 
+/// `count` packed RGB pixels to grey as cv2.COLOR_RGB2GRAY computes 8-bit images,
+/// `(r·4899 + g·9617 + b·1868 + 8192) >> 14`, written to all three channels of `target` (which
+/// must not overlap `source`): 16 pixels a step with AVX-512 VBMI where the CPU has it.
+void ckiln_rgb_to_grey(const uint8_t *source, uint8_t *target, size_t count);
+
 /// OpenCV's bilinear taps (cv2.resize, INTER_LINEAR, 8-bit) for a `source`-long axis resampled
 /// to `target`: per destination coordinate d < target, the first source tap `index[d]` (the
 /// second is the next, or the last when that is past the axis) and its 11-bit weights

@@ -96,14 +96,7 @@ public enum Color {
             image.pixels.withUnsafeBufferPointer { source in
                 let from = source.baseAddress!, to = target.baseAddress!
                 if channels == 3 {
-                    // Plain stride-3 loads and stores: the compiler vectorises them.
-                    for index in 0..<count {
-                        let base = index &* 3
-                        let value = gray(from[base], from[base &+ 1], from[base &+ 2])
-                        to[base] = value
-                        to[base &+ 1] = value
-                        to[base &+ 2] = value
-                    }
+                    ckiln_rgb_to_grey(from, to, count)
                 } else {
                     for index in 0..<count {
                         let base = index &* 4
