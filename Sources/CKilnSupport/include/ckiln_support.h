@@ -77,6 +77,13 @@ int32_t ckiln_byte_marks_are_vectorised(void);
 /// must not overlap `source`): 16 pixels a step with AVX-512 VBMI where the CPU has it.
 void ckiln_rgb_to_grey(const uint8_t *source, uint8_t *target, size_t count);
 
+/// HueSaturationValue on `count` packed RGB pixels into `target` (not overlapping `source`): into
+/// HSV as cv2.COLOR_RGB2HSV computes 8-bit images, hue (0...179 half degrees, wrapped),
+/// saturation and value (0...255, clamped) shifted in float, back with cv2.COLOR_HSV2RGB's sector
+/// formula. 16 pixels a step with AVX-512 VBMI where the CPU has it (1); else nothing is done and
+/// the caller takes its per-pixel path (0), which gives the same bytes.
+int32_t ckiln_hsv_shift(const uint8_t *source, uint8_t *target, size_t count, float hue, float saturation, float value);
+
 /// OpenCV's bilinear taps (cv2.resize, INTER_LINEAR, 8-bit) for a `source`-long axis resampled
 /// to `target`: per destination coordinate d < target, the first source tap `index[d]` (the
 /// second is the next, or the last when that is past the axis) and its 11-bit weights

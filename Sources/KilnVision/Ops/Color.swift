@@ -123,7 +123,7 @@ public enum Color {
     /// in HSV space. Into HSV exactly as `cv2.COLOR_RGB2HSV` computes 8-bit images (12-bit fixed
     /// point with its division tables); the shifts in float (`HSVShift`); back to RGB with
     /// `cv2.COLOR_HSV2RGB`'s sector formula in float. RGB images go 16 pixels at a time
-    /// (`HSVKernel`), with the same operations as this per-pixel path, so the bytes are equal.
+    /// (`ckiln_hsv_shift`), with the same operations as this per-pixel path, so the bytes are equal.
     public static func hueSaturationValue(_ image: Image, hueShift: Double, saturationShift: Double, valueShift: Double) -> Image {
         hueSaturationValue(image, hueShift: hueShift, saturationShift: saturationShift, valueShift: valueShift, vectorised: true)
     }
@@ -142,8 +142,8 @@ public enum Color {
                 tables.saturation.withUnsafeBufferPointer { sdiv in
                     tables.hue.withUnsafeBufferPointer { hdiv in
                         let from = source.baseAddress!, to = target.baseAddress!
-                        let vectorCount = vectorised && channels == 3 ? count / 16 * 16 : 0
-                        if vectorCount > 0 { HSVKernel(shift: shift).apply(from, count: vectorCount, into: to) }
+                        let vectorCount = vectorised && channels == 3
+                            && ckiln_hsv_shift(from, to, count, shift.hue, shift.saturation, shift.value) == 1 ? count : 0
                         for index in vectorCount..<count {
                             let at = to + index &* channels, pixel = from + index &* channels
                             let r = Int32(pixel[0]), g = Int32(pixel[1]), b = Int32(pixel[2])
@@ -595,86 +595,3 @@ public enum Normalize {
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// HueSaturationValue on 16 RGB pixels at a time, the per-pixel path's operations lane by lane
-/// without branches or table lookups: maxima, minima and selections with sign masks; OpenCV's
-/// division tables as a rounded float division (equal to the tables for every level: the
-/// quotients are never within float error of a half); float clamps as integer clamps of the
-/// bit patterns (which order like the values when non-negative).
-struct HSVKernel {
-    typealias Ints = SIMD16<Int32>
-    typealias Floats = SIMD16<Float>
-    let shift: HSVShift
-
-    /// Converts `count` (a multiple of 16) RGB pixels from `source` into `target`.
-    func apply(_ source: UnsafePointer<UInt8>, count: Int, into target: UnsafeMutablePointer<UInt8>) {
-        for first in stride(from: 0, to: count, by: 16) {
-            let (r, g, b) = PackedRGB.load(UnsafeRawPointer(source + first &* 3))
-            let (red, green, blue) = convert(r, g, b)
-            PackedRGB.store(red, green, blue, to: UnsafeMutableRawPointer(target + first &* 3))
-        }
-    }
-
-    @inline(__always)
-    private func convert(_ r: Ints, _ g: Ints, _ b: Ints) -> (Ints, Ints, Ints) {
-        // cv2's RGB2HSV_b.
-        let v = Ints.maximum(r, Ints.maximum(g, b))
-        let difference = v &- Ints.minimum(r, Ints.minimum(g, b))
-        let s = (difference &* Self.divided(1_044_480, by: v) &+ Ints(repeating: 1 << 11)) &>> 12  // (255 << 12) / v
-        let isRed = Self.isZero(v &- r), isGreen = Self.isZero(v &- g)
-        let twice = difference &+ difference
-        var h = Self.select(isRed, g &- b, Self.select(isGreen, b &- r &+ twice, r &- g &+ twice &+ twice))
-        h = (h &* Self.divided(122_880, by: difference) &+ Ints(repeating: 1 << 11)) &>> 12  // (180 << 12) / (6 d)
-        h &+= (h &>> 31) & Ints(repeating: 180)
-        // Shifted (HSVShift's operations), then cv2's HSV2RGB_f.
-        var hue = h.exactFloats + Floats(repeating: shift.hue)
-        hue = Self.adding(180, to: hue, where: Self.signMask(hue))
-        hue = Self.adding(-180, to: hue, where: ~Self.signMask(hue - Floats(repeating: 180)))
-        var sector = hue * Floats(repeating: 1 / 30)
-        sector = Self.bits(Self.pattern(sector) & Self.signMask(sector - Floats(repeating: 6)))  // 6 or more -> 0
-        let saturation = Self.clamped(s.exactFloats + Floats(repeating: shift.saturation)) * Floats(repeating: 1 / 255)
-        let value = Self.clamped(v.exactFloats + Floats(repeating: shift.value))
-        let (whole, fraction) = sector.floorAndFraction
-        let one = Floats(repeating: 1)
-        let p = value * (one - saturation), q = value * (one - saturation * fraction)
-        let t = value * (one - saturation * (one - fraction))
-        let s0 = Self.isZero(whole), s1 = Self.isZero(whole &- 1), s2 = Self.isZero(whole &- 2)
-        let s3 = Self.isZero(whole &- 3), s4 = Self.isZero(whole &- 4), s5 = ~(s0 | s1 | s2 | s3 | s4)
-        let (vb, pb, qb, tb) = (Self.pattern(value), Self.pattern(p), Self.pattern(q), Self.pattern(t))
-        let red = (vb & (s0 | s5)) | (qb & s1) | (pb & (s2 | s3)) | (tb & s4)
-        let green = (tb & s0) | (vb & (s1 | s2)) | (qb & s3) | (pb & (s4 | s5))
-        let blue = (pb & (s0 | s1)) | (tb & s2) | (vb & (s3 | s4)) | (qb & s5)
-        return (Self.rounded(red), Self.rounded(green), Self.rounded(blue))
-    }
-
-    @inline(__always) private static func pattern(_ x: Floats) -> Ints { unsafeBitCast(x, to: Ints.self) }
-    @inline(__always) private static func bits(_ x: Ints) -> Floats { unsafeBitCast(x, to: Floats.self) }
-    /// All ones in the lanes where `x` is negative (its sign bit set).
-    @inline(__always) private static func signMask(_ x: Floats) -> Ints { pattern(x) &>> 31 }
-    /// All ones in the lanes where `x`, which is not negative, is zero.
-    @inline(__always) private static func isZero(_ x: Ints) -> Ints { (x &- 1) &>> 31 & ~(x &>> 31) }
-    @inline(__always) private static func select(_ mask: Ints, _ a: Ints, _ b: Ints) -> Ints { (a & mask) | (b & ~mask) }
-
-    @inline(__always)
-    private static func adding(_ amount: Float, to x: Floats, where mask: Ints) -> Floats {
-        x + bits(pattern(Floats(repeating: amount)) & mask)
-    }
-
-    /// round(numerator / divisor) for divisors 0...255 (0 where the divisor is 0).
-    @inline(__always)
-    private static func divided(_ numerator: Float, by divisor: Ints) -> Ints {
-        (Floats(repeating: numerator) / divisor.exactFloats).roundedIntegers & ~isZero(divisor)
-    }
-
-    /// `Swift.min(Swift.max(x, 0), 255)` for finite `x`: on the bit patterns, negative values
-    /// (sign set) become +0 and non-negative ones compare as integers.
-    @inline(__always)
-    private static func clamped(_ x: Floats) -> Floats {
-        let positive = pattern(x) & ~signMask(x)
-        return bits(Ints.minimum(positive, Ints(repeating: Int32(bitPattern: Float(255).bitPattern))))
-    }
-
-    /// `roundedByte`: clamped, then rounded half to even.
-    @inline(__always)
-    private static func rounded(_ x: Ints) -> Ints { clamped(bits(x)).roundedIntegers }
-}
