@@ -1,8 +1,8 @@
-// RGB to grey as cv2.COLOR_RGB2GRAY computes 8-bit images (14-bit fixed point:
-// (r·4899 + g·9617 + b·1868 + 8192) >> 14), the grey written to all three channels (ToGray).
+// RGB to gray as cv2.COLOR_RGB2GRAY computes 8-bit images (14-bit fixed point:
+// (r·4899 + g·9617 + b·1868 + 8192) >> 14), the gray written to all three channels (ToGray).
 #include "ckiln_support.h"
 
-static inline uint8_t grey(const uint8_t *pixel) {
+static inline uint8_t gray(const uint8_t *pixel) {
     return (uint8_t)(((uint32_t)pixel[0] * 4899 + (uint32_t)pixel[1] * 9617 + (uint32_t)pixel[2] * 1868 + 8192) >> 14);
 }
 
@@ -11,9 +11,9 @@ static inline uint8_t grey(const uint8_t *pixel) {
 
 /// 16 pixels (48 bytes) a step: one byte permute puts each pixel's red and green in two 16-bit
 /// lanes and its blue beside a 1, two multiply-adds of 16-bit pairs give `r·4899 + g·9617` and
-/// `b·1868 + 8192`, and a last permute writes each grey byte three times.
+/// `b·1868 + 8192`, and a last permute writes each gray byte three times.
 __attribute__((target("avx512f,avx512bw,avx512vbmi,bmi2")))
-static void rgb_to_grey_vbmi(const uint8_t *source, uint8_t *target, size_t count) {
+static void rgb_to_gray_vbmi(const uint8_t *source, uint8_t *target, size_t count) {
     uint8_t gather_index[64], spread_index[64];
     for (int j = 0; j < 16; j++) {
         // Words 2j and 2j + 1: red and green of pixel j; words 32 + 2j, 33 + 2j: blue and 1.
@@ -47,15 +47,15 @@ static void rgb_to_grey_vbmi(const uint8_t *source, uint8_t *target, size_t coun
 }
 #endif
 
-void ckiln_rgb_to_grey(const uint8_t *source, uint8_t *target, size_t count) {
+void ckiln_rgb_to_gray(const uint8_t *source, uint8_t *target, size_t count) {
 #if defined(__x86_64__)
     if (ckiln_lookup_is_vectorised()) {
-        rgb_to_grey_vbmi(source, target, count);
+        rgb_to_gray_vbmi(source, target, count);
         return;
     }
 #endif
     for (size_t i = 0; i < count; i++) {
-        const uint8_t value = grey(source + 3 * i);
+        const uint8_t value = gray(source + 3 * i);
         target[3 * i] = target[3 * i + 1] = target[3 * i + 2] = value;
     }
 }

@@ -72,10 +72,10 @@ void ckiln_copy_marking_bytes(const uint8_t *source, uint8_t *target, size_t cou
 /// Whether `ckiln_copy_marking_bytes` takes the AVX-512BW path on this CPU (1) or not (0).
 int32_t ckiln_byte_marks_are_vectorised(void);
 
-/// `count` packed RGB pixels to grey as cv2.COLOR_RGB2GRAY computes 8-bit images,
+/// `count` packed RGB pixels to gray as cv2.COLOR_RGB2GRAY computes 8-bit images,
 /// `(r·4899 + g·9617 + b·1868 + 8192) >> 14`, written to all three channels of `target` (which
 /// must not overlap `source`): 16 pixels a step with AVX-512 VBMI where the CPU has it.
-void ckiln_rgb_to_grey(const uint8_t *source, uint8_t *target, size_t count);
+void ckiln_rgb_to_gray(const uint8_t *source, uint8_t *target, size_t count);
 
 /// HueSaturationValue on `count` packed RGB pixels into `target` (not overlapping `source`): into
 /// HSV as cv2.COLOR_RGB2HSV computes 8-bit images, hue (0...179 half degrees, wrapped),

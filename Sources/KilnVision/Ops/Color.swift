@@ -96,7 +96,7 @@ public enum Color {
             image.pixels.withUnsafeBufferPointer { source in
                 let from = source.baseAddress!, to = target.baseAddress!
                 if channels == 3 {
-                    ckiln_rgb_to_grey(from, to, count)
+                    ckiln_rgb_to_gray(from, to, count)
                 } else {
                     for index in 0..<count {
                         let base = index &* 4
