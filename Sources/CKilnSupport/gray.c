@@ -16,7 +16,7 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi,bmi2")))
 static void rgb_to_gray_vbmi(const uint8_t *source, uint8_t *target, size_t count) {
     uint8_t gather_index[64], spread_index[64];
     for (int j = 0; j < 16; j++) {
-        // Words 2j and 2j + 1: red and green of pixel j; words 32 + 2j, 33 + 2j: blue and 1.
+        // 32-bit lane j of `red_green` (below): pixel j's red and green as two 16-bit words.
         gather_index[4 * j] = (uint8_t)(3 * j);
         gather_index[4 * j + 2] = (uint8_t)(3 * j + 1);
         gather_index[4 * j + 1] = gather_index[4 * j + 3] = 0;
@@ -24,6 +24,7 @@ static void rgb_to_gray_vbmi(const uint8_t *source, uint8_t *target, size_t coun
     for (int i = 0; i < 64; i++) spread_index[i] = (uint8_t)(4 * (i / 3 < 16 ? i / 3 : 15));
     uint8_t blue_index[64];
     for (int j = 0; j < 16; j++) {
+        // 32-bit lane j of `blue_one`: pixel j's blue, then the 1 that `ones` leaves above it.
         blue_index[4 * j] = (uint8_t)(3 * j + 2);
         blue_index[4 * j + 1] = blue_index[4 * j + 2] = blue_index[4 * j + 3] = 0;
     }
