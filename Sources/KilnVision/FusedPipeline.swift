@@ -73,11 +73,6 @@ struct FusedPlan: Sendable {
         return Draw(window: window, flipX: flipX, flipY: flipY, levels: levels)
     }
 
-    /// The first rows that rendering `draw` of `image` reads (for the sample before it to ask for).
-    func nextRows(_ image: PixelView, _ draw: Draw) -> PlanarResample.NextRows {
-        PlanarResample.NextRows(image, window: draw.window, flipY: draw.flipY)
-    }
-
     /// Renders the sample `draw` describes into `output` (the sample's slot of the batch), asking
     /// for the `next` sample's first rows while it finishes.
     func render(_ image: PixelView, _ draw: Draw, normalize: Pipeline.NormalizeStep?, next: PlanarResample.NextRows? = nil,

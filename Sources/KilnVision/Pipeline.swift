@@ -173,7 +173,7 @@ public struct Pipeline: Sendable {
                         if position + 1 < range.upperBound {
                             _ = withView(position + 1) { view in
                                 drawn = (position + 1, draw(view, position + 1))
-                                next = drawn!.draw.map { fused.nextRows(view, $0) }
+                                next = drawn!.draw.map { PlanarResample.NextRows(view, window: $0.window, flipY: $0.flipY) }
                                 return true
                             }
                         }
