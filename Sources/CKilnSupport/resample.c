@@ -370,11 +370,12 @@ KERNEL static void vertical_row(const int16_t *top, const int16_t *bottom, size_
 /// is asked for twice ahead of the horizontal pass, into L2 from far ahead (many lines in
 /// flight), then into L1 shortly before (from L2, quickly). Measured on the training pipeline:
 /// 16 and 3 rows ahead beat 8 into L1 alone by 5–10%. The lines are asked for a block at a
-/// time through the horizontal pass of the row 16 (or 3) before, not all at once: a prefetch
+/// time through the horizontal pass of the row 24 (or 3) before, not all at once: a prefetch
 /// into a page the TLB does not hold waits for its page walk (a fifth of the kernel's time in
 /// samples on the first line of such rows, with 4 KiB pages), and spread out the walks overlap
-/// the computing (5% faster).
-enum { L2_AHEAD = 16, L1_AHEAD = 3 };
+/// the computing (2–5% faster). So spread, 24 rows ahead beat 16 by 3% (7% with the source in
+/// huge pages); 20 was the same as 24, 32 and 5 into L1 slower.
+enum { L2_AHEAD = 24, L1_AHEAD = 3 };
 
 /// The window of the row `rows` on from `source_row` (nothing past the window), to be asked for
 /// as `source_row` is read.
