@@ -4,10 +4,11 @@ import KilnVision
 
 /// The training pipeline's memory traffic without its arithmetic: for each sample, the rows of
 /// its crop window that the resampling blends read (64 bytes a load, the row 16 ahead
-/// prefetched into level 2, as the kernel does) and its 3 × 224² floats written with streaming
-/// stores, a row of each plane per output row — the bytes the fused kernel must move, in its
-/// order. Timed beside the pipeline, it is how fast this machine could go if the computing cost
-/// nothing.
+/// prefetched into level 2; the kernel's own pattern — 24 rows ahead, a line as each line is
+/// read, a line of each 32 KiB at a sample's start — took as long here) and its 3 × 224² floats
+/// written with streaming stores, a row of each plane per output row — the bytes the fused
+/// kernel must move, in its order. Timed beside the pipeline, it is how fast this machine could
+/// go if the computing cost nothing.
 struct MemoryFloor {
     static let side = 224
     /// Each sample's crop window, in the order the batches take them.
