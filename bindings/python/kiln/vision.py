@@ -11,6 +11,7 @@ such as image[::-1] are read in place). Sample i of a seed depends on (seed, i) 
 """
 import ctypes
 import json
+import math
 import os
 import sys
 import threading
@@ -130,7 +131,7 @@ class Pipeline:
         `images` is a list of arrays, or one uint8 array (N, H, W[, C]) of same-sized images."""
         views, keep = _views(images)
         count = len(views)
-        pointer = views.ctypes.data_as(ctypes.POINTER(_ffi.ImageView))
+        pointer = _address(views)
         shape = (ctypes.c_int64 * 4)()
         check(_ffi.lib.kiln_augment_batch(self._handle, pointer, count, seed, start_index, None, 0, shape))
         out = _batch_memory.array(tuple(shape))
@@ -155,7 +156,7 @@ class _BatchMemory:
         self._unshared = 0  # an owner's reference count when only this object refers to it
 
     def array(self, shape):
-        size = int(np.prod(shape)) + 16
+        size = math.prod(shape) + 16
         with self._lock:
             for owner in self._owners:
                 # Not one more than twice the size: a small result (a single sample) would keep it alive.
@@ -175,8 +176,8 @@ def _aligned_view(owner, shape):
     """A float32 array of `shape` in `owner` (16 floats longer) starting on a 64-byte cache line
     (numpy's own arrays start on 16 bytes): the batch's rows then line up with the lines the
     pipeline streams whole, about 10% faster. Its base, and that of any view of it, is `owner`."""
-    count = int(np.prod(shape))
-    start = (-owner.ctypes.data % 64) // 4
+    count = math.prod(shape)
+    start = (-_address(owner) % 64) // 4
     return owner[start:start + count].reshape(shape)
 
 
