@@ -153,6 +153,22 @@ public func kiln_augment_apply(_ handle: OpaquePointer?, _ view: UnsafePointer<k
     }
 }
 
+@_cdecl("kiln_augment_apply_into")
+public func kiln_augment_apply_into(_ handle: OpaquePointer?, _ view: UnsafePointer<kiln_image_view>?, _ seed: UInt64, _ index: Int64,
+                                    _ out: UnsafeMutablePointer<UInt8>?, _ outSize: Int, _ outShape: UnsafeMutablePointer<Int64>?) -> Int32 {
+    withStatus {
+        let pipeline = try borrowed(handle, PipelineHandle.self, "pipeline").pipeline
+        let shapeTarget = try output(outShape, "out_shape")
+        let image = try pipeline.sample(try image(view, "image"), seed: seed, index: Int(index)).image
+        (shapeTarget[0], shapeTarget[1], shapeTarget[2]) = (Int64(image.height), Int64(image.width), Int64(image.channels))
+        guard outSize == image.pixels.count else {
+            throw KilnError.shapeMismatch("out holds \(outSize) bytes, the sample is \(image.height)×\(image.width)×\(image.channels) = \(image.pixels.count)")
+        }
+        let target = try output(out, "out")
+        image.pixels.withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: outSize) }
+    }
+}
+
 @_cdecl("kiln_augment_batch")
 public func kiln_augment_batch(_ handle: OpaquePointer?, _ views: UnsafePointer<kiln_image_view>?, _ count: Int, _ seed: UInt64,
                                _ startIndex: Int64, _ out: UnsafeMutablePointer<Float>?, _ outCount: Int,

@@ -511,6 +511,17 @@ static void test_augment(void) {
     kiln_free(replay);
     kiln_image_free(flipped);
 
+    /* The same sample into caller memory: the shape always, the bytes only into memory of its size. */
+    uint8_t into_flipped[H * W * C];
+    int64_t single[3] = {0, 0, 0};
+    CHECK_STATUS(kiln_augment_apply_into(pipeline, &mirrored, 1, 0, into_flipped, sizeof into_flipped, single), KILN_OK);
+    CHECK(single[0] == H && single[1] == W && single[2] == C && memcmp(into_flipped, pixels, sizeof into_flipped) == 0);
+    single[0] = 0;
+    CHECK_STATUS(kiln_augment_apply_into(pipeline, &mirrored, 1, 0, into_flipped, 5, single), KILN_ERR_SHAPE_MISMATCH);
+    CHECK(single[0] == H && strstr(kiln_last_error(), "out holds 5 bytes") != NULL);
+    CHECK_STATUS(kiln_augment_apply_into(pipeline, &mirrored, 1, 0, NULL, sizeof into_flipped, single), KILN_ERR_NULL_POINTER);
+    CHECK_STATUS(kiln_augment_apply_into(pipeline, &mirrored, 1, 0, into_flipped, sizeof into_flipped, NULL), KILN_ERR_NULL_POINTER);
+
     kiln_image_view two[2] = {view, view};
     int64_t shape[4] = {0, 0, 0, 0};
     CHECK_STATUS(kiln_augment_batch(pipeline, two, 2, 1, 0, NULL, 0, shape), KILN_OK);

@@ -192,6 +192,8 @@ _declare("kiln_augment_pipeline_free", None, _handle)
 _declare("kiln_augment_pipeline_info", _status, _handle, ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_int32))
 _declare("kiln_augment_apply", _status, _handle, ctypes.POINTER(ImageView), ctypes.c_uint64, ctypes.c_int64,
          ctypes.POINTER(_handle), ctypes.POINTER(ctypes.c_void_p))
+_declare("kiln_augment_apply_into", _status, _handle, ctypes.POINTER(ImageView), ctypes.c_uint64, ctypes.c_int64,
+         ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int64))
 # The images as an address (of `ImageView` rows in a numpy array): 0.4 µs to take, against 3 µs for
 # numpy's `ctypes.data_as(POINTER(ImageView))`.
 _declare("kiln_augment_batch", _status, _handle, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64,

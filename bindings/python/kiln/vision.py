@@ -97,6 +97,7 @@ class Pipeline:
         check(_ffi.lib.kiln_augment_pipeline_info(self._handle, ctypes.byref(normalizes), ctypes.byref(chw)))
         self.normalizes = bool(normalizes.value)
         self.layout = "CHW" if chw.value else "HWC"
+        self._last_shape = None  # (input shape, sample shape) of the last single-image call
 
     def __del__(self):
         handle = getattr(self, "_handle", None)
@@ -111,6 +112,8 @@ class Pipeline:
         if self.normalizes and not replay:
             return self.batch([image], seed=seed, start_index=index)[0]
         view, _keep = _view(image)
+        if not replay:
+            return self._apply_into(view, seed, index)
         handle, record = ctypes.c_void_p(), ctypes.c_void_p()
         check(_ffi.lib.kiln_augment_apply(self._handle, ctypes.byref(view), seed, index, ctypes.byref(handle),
                                           ctypes.byref(record) if replay else None))
@@ -124,6 +127,21 @@ class Pipeline:
         if self.normalizes:
             output = self.batch([image], seed=seed, start_index=index)[0]
         return output, steps
+
+    def _apply_into(self, view, seed, index):
+        """The sample in one call, into an array of the size it is expected to have: the size
+        the last call's sample had when its input had this size, else the input's. Guessed
+        wrong, the call is made again with the size it reports (the same sample)."""
+        input_shape = (view.height, view.width, view.channels)
+        guess = self._last_shape[1] if self._last_shape is not None and self._last_shape[0] == input_shape else input_shape
+        out, shape = np.empty(guess, dtype=np.uint8), (ctypes.c_int64 * 3)()
+        status = _ffi.lib.kiln_augment_apply_into(self._handle, ctypes.byref(view), seed, index, _address(out), out.nbytes, shape)
+        if status == _ffi.ERR_SHAPE_MISMATCH and shape[0] * shape[1] * shape[2] > 0:
+            out = np.empty(tuple(shape), dtype=np.uint8)
+            status = _ffi.lib.kiln_augment_apply_into(self._handle, ctypes.byref(view), seed, index, _address(out), out.nbytes, shape)
+        check(status)
+        self._last_shape = (input_shape, out.shape)
+        return out
 
     def batch(self, images, seed=0, start_index=0):
         """Samples start_index, start_index + 1, ... on Kiln's threads, straight into one float32

@@ -132,6 +132,19 @@ def test_replay_returns_each_transforms_parameters(photos):
     assert same == steps and np.array_equal(again, image)
 
 
+def test_single_calls_give_the_replayed_sample_whatever_size_was_guessed(photos):
+    """A single call writes into an array of the size it guesses (the last sample's for the same
+    input size, else the input's) and calls again when the sample has another: the same bytes."""
+    pipeline = kiln.vision.Pipeline({"transforms": [{"name": "RandomCrop", "height": 50, "width": 70},
+                                                    {"name": "PadIfNeeded", "min_height": 64, "min_width": 64}]})
+    for image in [photos[0], photos[1][:200], photos[0], photos[2][:, :, 0], photos[0][::-1]]:
+        for index in range(3):
+            got = pipeline(image, seed=4, index=index)
+            expected, _ = pipeline(image, seed=4, index=index, replay=True)
+            assert got.shape == expected.shape == (64, 70, image.shape[2] if image.ndim == 3 else 1)
+            np.testing.assert_array_equal(got, expected)
+
+
 def test_bad_input_raises_kiln_error(photos):
     with pytest.raises(kiln.KilnError, match="unknown field 'limt'"):
         kiln.vision.Pipeline({"transforms": [{"name": "Rotate", "limt": 30}]})
