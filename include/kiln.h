@@ -366,8 +366,8 @@ kiln_status kiln_augment_apply(const kiln_augment_pipeline *pipeline, const kiln
 /* kiln_augment_apply with the uint8 image written into caller memory, packed (H, W, C), with no
  * handle to free: out_shape gets its height, width and channels, and when out_size is not
  * their product nothing is written and the status is KILN_ERR_SHAPE_MISMATCH (call again with
- * memory of that size: the sample depends on (seed, index) only). One call where apply, info,
- * copy and free are four. */
+ * memory of that size: the sample depends on (seed, index) only; out NULL with out_size 0
+ * asks for the shape alone). One call where apply, info, copy and free are four. */
 kiln_status kiln_augment_apply_into(const kiln_augment_pipeline *pipeline, const kiln_image_view *image, uint64_t seed,
                                     int64_t index, uint8_t *out, size_t out_size, int64_t out_shape[3]);
 

@@ -157,14 +157,14 @@ typedef struct {
 /// is gathered as two bytes (channels 0 and 1 in one permute, channel 2 in another) and
 /// multiplied by the weights' high and low parts as bytes (vpmaddubsw): `(a·w0 + b·w1) >> 4`
 /// is `(a·h0 + b·h1) + ((a·l0 + b·l1) >> 4)` exactly, as `w = 16·h + l`, with no product or
-/// sum overflowing 16 bits (h0 + h1 ≤ 128, l ≤ 31).
+/// sum overflowing 16 bits (h0 + h1 ≤ 128, l ≤ 31). The rows `far` and `near` ahead are asked
+/// for as it goes, each block as far into them as it reads into its own.
 KERNEL static void horizontal_row(const uint8_t *row, size_t row_bytes, const ckiln_rgb_block *blocks, size_t count,
                                   int16_t *sums, size_t stride, row_prefetch *far, row_prefetch *near) {
     for (size_t first = 0; first < count; first += 16) {
         const ckiln_rgb_block *block = &blocks[first / 16];
         const uint8_t *source = row + block->base;
         const size_t available = row_bytes - (size_t)block->base;
-        // The rows wanted later, as far into them as this block reads into its own.
         PREFETCH_UNTIL(far, (uintptr_t)source + 128 + far->offset, 2);
         PREFETCH_UNTIL(near, (uintptr_t)source + 128 + near->offset, 3);
         __m512i low, high;
@@ -371,9 +371,9 @@ KERNEL static void vertical_row(const int16_t *top, const int16_t *bottom, size_
 /// flight), then into L1 shortly before (from L2, quickly). Measured on the training pipeline:
 /// 16 and 3 rows ahead beat 8 into L1 alone by 5–10%. The lines are asked for a block at a
 /// time through the horizontal pass of the row 24 (or 3) before, not all at once: a prefetch
-/// into a page the TLB does not hold waits for its page walk (a fifth of the kernel's time in
-/// samples on the first line of such rows, with 4 KiB pages), and spread out the walks overlap
-/// the computing (2–5% faster). So spread, 24 rows ahead beat 16 by 3% (7% with the source in
+/// into a page the TLB does not hold waits for its page walk (with the source in 4 KiB pages,
+/// a fifth of the kernel's cpu-clock samples sat on these prefetches), and spread out the walks
+/// overlap the computing (2–5% faster). So spread, 24 rows ahead beat 16 by 3% (7% with the source in
 /// huge pages); 20 was the same as 24, 32 and 5 into L1 slower.
 enum { L2_AHEAD = 24, L1_AHEAD = 3 };
 

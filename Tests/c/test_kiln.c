@@ -519,6 +519,9 @@ static void test_augment(void) {
     single[0] = 0;
     CHECK_STATUS(kiln_augment_apply_into(pipeline, &mirrored, 1, 0, into_flipped, 5, single), KILN_ERR_SHAPE_MISMATCH);
     CHECK(single[0] == H && strstr(kiln_last_error(), "out holds 5 bytes") != NULL);
+    single[1] = 0;
+    CHECK_STATUS(kiln_augment_apply_into(pipeline, &mirrored, 1, 0, NULL, 0, single), KILN_ERR_SHAPE_MISMATCH);
+    CHECK(single[1] == W);
     CHECK_STATUS(kiln_augment_apply_into(pipeline, &mirrored, 1, 0, NULL, sizeof into_flipped, single), KILN_ERR_NULL_POINTER);
     CHECK_STATUS(kiln_augment_apply_into(pipeline, &mirrored, 1, 0, into_flipped, sizeof into_flipped, NULL), KILN_ERR_NULL_POINTER);
 

@@ -116,10 +116,8 @@ class Pipeline:
             return self._apply_into(view, seed, index)
         handle, record = ctypes.c_void_p(), ctypes.c_void_p()
         check(_ffi.lib.kiln_augment_apply(self._handle, ctypes.byref(view), seed, index, ctypes.byref(handle),
-                                          ctypes.byref(record) if replay else None))
+                                          ctypes.byref(record)))
         output = _take_image(handle)
-        if not replay:
-            return output
         try:
             steps = json.loads(ctypes.string_at(record).decode())
         finally:
